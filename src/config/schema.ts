@@ -1,0 +1,243 @@
+import { z } from 'zod';
+
+/**
+ * Every setting the gateway has: its type, default, environment variable and meaning.
+ * The README's configuration table is checked against `describeSettings()`.
+ */
+
+interface SettingMeta {
+  env?: string;
+  description: string;
+}
+
+const settingMeta = z.registry<SettingMeta>();
+
+function setting<T extends z.ZodType>(type: T, meta: SettingMeta): T {
+  settingMeta.add(type, meta);
+  return type;
+}
+
+/** Environment values are strings; a comma list becomes an array. */
+const list = z.preprocess(
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item !== '')
+      : value,
+  z.array(z.string().min(1)),
+);
+
+const flag = z.preprocess((value) => {
+  if (typeof value !== 'string') return value;
+  const lower = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(lower)) return false;
+  return value;
+}, z.boolean());
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const seconds = z.coerce.number().int().min(1);
+
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')
+  .transform((name) => name.toLowerCase());
+
+export const configSchema = z.strictObject({
+  development: setting(flag.default(false), {
+    env: 'GATEWAY_DEVELOPMENT',
+    description:
+      'Development mode: missing secrets are replaced by random ones at each start, with a loud warning. Never in production.',
+  }),
+  logLevel: setting(
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    { env: 'GATEWAY_LOG_LEVEL', description: 'Lowest log level written to stdout.' },
+  ),
+  listen: z
+    .strictObject({
+      host: setting(z.string().min(1).default('127.0.0.1'), {
+        env: 'GATEWAY_HOST',
+        description: 'Address the gateway listens on.',
+      }),
+      port: setting(port.default(8080), {
+        env: 'GATEWAY_PORT',
+        description: 'Port the gateway listens on (0 picks a free one).',
+      }),
+    })
+    .prefault({}),
+  upstream: z
+    .strictObject({
+      url: setting(z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8000'), {
+        env: 'GATEWAY_UPSTREAM_URL',
+        description: 'The Jitsi web server that receives everything the gateway passes on.',
+      }),
+      timeoutSeconds: setting(seconds.default(30), {
+        env: 'GATEWAY_UPSTREAM_TIMEOUT',
+        description:
+          'How long an ordinary request may wait for the upstream to answer before a 504. BOSH long-polls and websockets are not cut.',
+      }),
+    })
+    .prefault({}),
+  identity: z
+    .strictObject({
+      trustedProxies: setting(list.default(['loopback']), {
+        env: 'GATEWAY_TRUSTED_PROXIES',
+        description:
+          'Peers allowed to assert identity headers: addresses, CIDR ranges, or the names loopback, linklocal, uniquelocal. Comma list in the environment.',
+      }),
+      verifyHeader: setting(headerName.prefault('X-SSL-Client-Verify'), {
+        env: 'GATEWAY_VERIFY_HEADER',
+        description: "Header carrying nginx's $ssl_client_verify.",
+      }),
+      subjectDnHeader: setting(headerName.prefault('X-SSL-Client-S-DN'), {
+        env: 'GATEWAY_SUBJECT_DN_HEADER',
+        description: "Header carrying nginx's $ssl_client_s_dn (RFC 4514 form).",
+      }),
+      issuerDnHeader: setting(headerName.prefault('X-SSL-Client-I-DN'), {
+        env: 'GATEWAY_ISSUER_DN_HEADER',
+        description: "Header carrying nginx's $ssl_client_i_dn.",
+      }),
+      serialHeader: setting(headerName.prefault('X-SSL-Client-Serial'), {
+        env: 'GATEWAY_SERIAL_HEADER',
+        description: "Header carrying nginx's $ssl_client_serial.",
+      }),
+      certificateHeader: setting(headerName.prefault('X-SSL-Client-Cert'), {
+        env: 'GATEWAY_CERTIFICATE_HEADER',
+        description:
+          "Header carrying nginx's $ssl_client_escaped_cert (optional; gives the subjectAltName email).",
+      }),
+    })
+    .prefault({}),
+  token: z
+    .strictObject({
+      appId: setting(z.string().min(1).default('jitsi'), {
+        env: 'JWT_APP_ID',
+        description: 'The `iss` claim; must be one of the issuers Prosody accepts.',
+      }),
+      secret: setting(z.string().optional(), {
+        env: 'JWT_APP_SECRET',
+        description: "Prosody's app_secret, used as raw bytes for HS256; at least 32 characters.",
+      }),
+      audience: setting(z.string().min(1).default('jitsi'), {
+        env: 'JWT_ACCEPTED_AUDIENCES',
+        description: 'The `aud` claim (one string); must be accepted by Prosody.',
+      }),
+      xmppDomain: setting(z.string().min(1).default('meet.jitsi'), {
+        env: 'XMPP_DOMAIN',
+        description: 'The XMPP base domain, used as `sub` on rooms without a tenant.',
+      }),
+      lifetimeSeconds: setting(seconds.default(600), {
+        env: 'GATEWAY_TOKEN_LIFETIME',
+        description:
+          'How long a minted token is valid. It only has to outlive the join: Jitsi keeps a running meeting past `exp`.',
+      }),
+      clockSkewSeconds: setting(z.coerce.number().int().min(0).default(60), {
+        env: 'GATEWAY_CLOCK_SKEW',
+        description: '`nbf` is set this far in the past, since Prosody allows no skew at all.',
+      }),
+      renewMarginSeconds: setting(z.coerce.number().int().min(0).default(60), {
+        env: 'GATEWAY_TOKEN_RENEW_MARGIN',
+        description: 'A token already in the URL with less than this left is replaced.',
+      }),
+    })
+    .prefault({}),
+  inject: z
+    .strictObject({
+      guests: setting(z.enum(['pass', 'refuse']).default('pass'), {
+        env: 'GATEWAY_GUESTS',
+        description:
+          'What happens to a room page visit without a verified certificate: pass it to Jitsi, or refuse it with 403.',
+      }),
+      cookieSecret: setting(z.string().optional(), {
+        env: 'GATEWAY_COOKIE_SECRET',
+        description: 'Key that signs the marker cookie; at least 32 characters.',
+      }),
+      markerCookieName: setting(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/)
+          .default('jcg_marker'),
+        { env: 'GATEWAY_MARKER_COOKIE', description: 'Name of the marker cookie.' },
+      ),
+      secureCookie: setting(flag.default(true), {
+        env: 'GATEWAY_SECURE_COOKIE',
+        description: 'Mark the marker cookie Secure (the site is served over HTTPS by nginx).',
+      }),
+      loopWindowSeconds: setting(seconds.default(30), {
+        env: 'GATEWAY_LOOP_WINDOW',
+        description:
+          'A room page that comes back without the token we just added, within this time, is a loop and is passed through.',
+      }),
+      backstopMaxRedirects: setting(z.coerce.number().int().min(1).max(10).default(3), {
+        env: 'GATEWAY_BACKSTOP_MAX_REDIRECTS',
+        description:
+          'Redirects per holder and room whose token never arrived, within the backstop window, before the gateway stops redirecting (for browsers without cookies).',
+      }),
+      backstopWindowSeconds: setting(seconds.default(60), {
+        env: 'GATEWAY_BACKSTOP_WINDOW',
+        description: 'The backstop window.',
+      }),
+      backstopMaxEntries: setting(z.coerce.number().int().min(100).default(100_000), {
+        env: 'GATEWAY_BACKSTOP_MAX_ENTRIES',
+        description:
+          'Holder-and-room pairs the backstop remembers at most; the oldest are forgotten first.',
+      }),
+    })
+    .prefault({}),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+
+export interface SettingDescription {
+  key: string;
+  env?: string;
+  default?: unknown;
+  description: string;
+}
+
+/** Walks the schema and lists every setting with its metadata, in declaration order. */
+export function describeSettings(): SettingDescription[] {
+  const defaults = configSchema.parse({});
+  const rows: SettingDescription[] = [];
+  walk(configSchema, '', defaults as unknown as Record<string, unknown>, rows);
+  return rows;
+}
+
+function walk(
+  schema: z.ZodObject,
+  prefix: string,
+  defaults: Record<string, unknown>,
+  rows: SettingDescription[],
+): void {
+  for (const [name, child] of Object.entries(schema.shape)) {
+    const key = prefix === '' ? name : `${prefix}.${name}`;
+    const group = unwrapGroup(child);
+    if (group) {
+      walk(group, key, (defaults[name] ?? {}) as Record<string, unknown>, rows);
+      continue;
+    }
+
+    const meta = settingMeta.get(child as z.ZodType);
+    if (!meta) throw new Error(`setting ${key} has no description`);
+    rows.push({ key, env: meta.env, default: defaults[name], description: meta.description });
+  }
+}
+
+/** Environment variable name → dotted setting key. */
+export function environmentNames(): Map<string, string> {
+  return new Map(
+    describeSettings()
+      .filter((row) => row.env !== undefined)
+      .map((row) => [row.env as string, row.key]),
+  );
+}
+
+/** A group is a strict object wrapped in a prefault, so that a missing group still gets its defaults. */
+function unwrapGroup(schema: unknown): z.ZodObject | undefined {
+  if (schema instanceof z.ZodObject) return schema;
+  if (schema instanceof z.ZodPrefault) return unwrapGroup(schema.unwrap());
+  return undefined;
+}
