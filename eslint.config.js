@@ -3,8 +3,14 @@ import tseslint from 'typescript-eslint';
 
 const frameworks = {
   paths: [
-    { name: 'express', message: 'Core modules take plain values; express stays in server/ and inject/middleware.' },
-    { name: 'http-proxy-middleware', message: 'Core modules take plain values; the proxy stays in proxy/.' },
+    {
+      name: 'express',
+      message: 'Core modules take plain values; express stays in server/ and inject/middleware.',
+    },
+    {
+      name: 'http-proxy-middleware',
+      message: 'Core modules take plain values; the proxy stays in proxy/.',
+    },
   ],
 };
 
@@ -30,7 +36,12 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
-    files: ['src/identity/**/*.ts', 'src/token/**/*.ts', 'src/config/**/*.ts', 'src/inject/decide.ts'],
+    files: [
+      'src/identity/**/*.ts',
+      'src/token/**/*.ts',
+      'src/config/**/*.ts',
+      'src/inject/decide.ts',
+    ],
     rules: { 'no-restricted-imports': ['error', frameworks] },
   },
 );

@@ -1,3 +1,4 @@
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 /**
@@ -36,6 +37,21 @@ const flag = z.preprocess((value) => {
   if (['0', 'false', 'no', 'off', ''].includes(lower)) return false;
   return value;
 }, z.boolean());
+
+/** proxy-addr, which reads the list at runtime, is also the judge of what it may hold. */
+function validProxyList(context: z.core.ParsePayload<string[]>): void {
+  for (const entry of context.value) {
+    try {
+      proxyaddr.compile(entry);
+    } catch {
+      context.issues.push({
+        code: 'custom',
+        input: entry,
+        message: `${JSON.stringify(entry)} is not an address, a CIDR range or a known name`,
+      });
+    }
+  }
+}
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const seconds = z.coerce.number().int().min(1);
@@ -78,11 +94,16 @@ export const configSchema = z.strictObject({
         description:
           'How long an ordinary request may wait for the upstream to answer before a 504. BOSH long-polls and websockets are not cut.',
       }),
+      longPollTimeoutSeconds: setting(seconds.default(120), {
+        env: 'GATEWAY_UPSTREAM_LONG_POLL_TIMEOUT',
+        description:
+          'The same limit for BOSH (`/http-bind`) requests, which Prosody holds open for up to a minute.',
+      }),
     })
     .prefault({}),
   identity: z
     .strictObject({
-      trustedProxies: setting(list.default(['loopback']), {
+      trustedProxies: setting(list.check(validProxyList).default(['loopback']), {
         env: 'GATEWAY_TRUSTED_PROXIES',
         description:
           'Peers allowed to assert identity headers: addresses, CIDR ranges, or the names loopback, linklocal, uniquelocal. Comma list in the environment.',

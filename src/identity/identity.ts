@@ -1,0 +1,217 @@
+import { createHash } from 'node:crypto';
+import type { Config } from '../config/index.js';
+import { GatewayError, isGatewayError, type GatewayErrorCode } from '../errors.js';
+import { readCertificate } from './certificate.js';
+import { decodeDistinguishedName, decodeDn, type DnAttribute } from './dn.js';
+import {
+  hasIdentityHeaders,
+  identityHeaderNames,
+  listHeaderNames,
+  readIdentityHeaders,
+  type HeaderInput,
+  type HeaderValue,
+  type IdentityHeaderNames,
+  type RawIdentityHeaders,
+} from './headers.js';
+import { compileTrust } from './trust.js';
+
+export interface Identity {
+  id: string;
+  name: string;
+  email?: string;
+  subjectDn: string;
+  issuerDn?: string;
+  serial?: string;
+  fingerprint?: string;
+  attributes: DnAttribute[];
+}
+
+export type GuestReason = 'no-certificate' | 'verify-failed' | 'untrusted-peer';
+
+export type IdentityReading =
+  | { kind: 'holder'; identity: Identity }
+  | { kind: 'guest'; reason: GuestReason }
+  | { kind: 'invalid'; error: GatewayError };
+
+export interface IdentityReader {
+  isTrustedPeer(peer: string | undefined): boolean;
+  read(peer: string | undefined, headers: HeaderInput): IdentityReading;
+  /** lower-case names of every header to remove before a request goes upstream */
+  readonly headerNames: readonly string[];
+}
+
+// $ssl_client_verify values:
+// https://nginx.org/en/docs/http/ngx_http_ssl_module.html#var_ssl_client_verify
+const VERIFIED = 'SUCCESS';
+const NO_CERTIFICATE = 'NONE';
+
+/** RFC 5280 section 4.1.2.2 allows 20 octets; OpenSSL prints a '-' for a broken negative one. */
+const SERIAL = /^-?[0-9A-Fa-f]{1,128}$/;
+/** A hash in hex: nginx sends SHA-1; room for anything up to SHA-512. */
+const FINGERPRINT = /^[0-9A-Fa-f]{1,128}$/;
+const ID_HEX_LENGTH = 32;
+
+/**
+ * Builds the reader for the `identity` settings. Throws a CONFIG_INVALID GatewayError when an
+ * entry of `identity.trustedProxies` is not an address, a range or a range name.
+ */
+export function createIdentityReader(settings: Config['identity']): IdentityReader {
+  const isTrustedPeer = compileTrust(settings.trustedProxies);
+  const names = identityHeaderNames(settings);
+  const headerNames: readonly string[] = Object.freeze(listHeaderNames(names));
+
+  return {
+    isTrustedPeer,
+    headerNames,
+    read(peer, headers) {
+      if (!isTrustedPeer(peer)) {
+        // Their content is not even looked at: only their presence is worth reporting.
+        const spoofed = hasIdentityHeaders(headers, headerNames);
+        return guest(spoofed ? 'untrusted-peer' : 'no-certificate');
+      }
+
+      return readTrustedHeaders(readIdentityHeaders(headers, names), names);
+    },
+  };
+}
+
+function readTrustedHeaders(raw: RawIdentityHeaders, names: IdentityHeaderNames): IdentityReading {
+  const verify = raw.verify;
+  if (verify.kind === 'absent') return guest('no-certificate');
+  if (verify.kind === 'repeated') return guest('verify-failed');
+  if (verify.value === NO_CERTIFICATE) return guest('no-certificate');
+  if (verify.value !== VERIFIED) return guest('verify-failed');
+
+  try {
+    return { kind: 'holder', identity: buildIdentity(raw, names) };
+  } catch (error) {
+    if (isGatewayError(error)) return { kind: 'invalid', error };
+    throw error;
+  }
+}
+
+function guest(reason: GuestReason): IdentityReading {
+  return { kind: 'guest', reason };
+}
+
+/** Throws a DN_MALFORMED or CERT_MALFORMED GatewayError for the first header that is wrong. */
+function buildIdentity(raw: RawIdentityHeaders, names: IdentityHeaderNames): Identity {
+  const subjectDn = requireSubjectDn(raw.subjectDn, names.subjectDn);
+  const attributes = decodeDn(subjectDn);
+
+  const issuerDn = optionalHeader(
+    raw.issuerDn,
+    headerRule(names.issuerDn, 'issuer DN', 'DN_MALFORMED'),
+  );
+  if (issuerDn !== undefined) decodeDistinguishedName(issuerDn, 'issuer DN');
+
+  const serial = optionalHex(
+    raw.serial,
+    headerRule(names.serial, 'serial', 'CERT_MALFORMED'),
+    SERIAL,
+  );
+  const fingerprint = optionalHex(
+    raw.fingerprint,
+    headerRule(names.fingerprint, 'fingerprint', 'CERT_MALFORMED'),
+    FINGERPRINT,
+  );
+  const escaped = optionalHeader(
+    raw.certificate,
+    headerRule(names.certificate, 'certificate', 'CERT_MALFORMED'),
+  );
+  const altEmails = escaped === undefined ? [] : readCertificate(escaped, names.certificate).emails;
+
+  const email = firstText([findValue(attributes, 'emailAddress'), ...altEmails]);
+  return {
+    id: pseudonymousId(subjectDn, issuerDn, serial),
+    name: chooseName(attributes, email, subjectDn),
+    ...(email !== undefined && { email }),
+    subjectDn,
+    ...(issuerDn !== undefined && { issuerDn }),
+    ...(serial !== undefined && { serial }),
+    ...(fingerprint !== undefined && { fingerprint }),
+    attributes,
+  };
+}
+
+function requireSubjectDn(value: HeaderValue, header: string): string {
+  const fail = (problem: string): GatewayError =>
+    new GatewayError('DN_MALFORMED', `subject DN: header ${header} ${problem}`);
+  switch (value.kind) {
+    case 'absent':
+      throw fail('is missing');
+    case 'repeated':
+      throw fail(`was sent ${value.count} times`);
+    case 'single':
+      if (value.value === '') throw fail('is empty');
+      return value.value;
+    default: {
+      const unknown: never = value;
+      return unknown;
+    }
+  }
+}
+
+/** How to name an optional header in a message, and which code a problem with it gets. */
+interface HeaderRule {
+  header: string;
+  label: string;
+  code: GatewayErrorCode;
+}
+
+function headerRule(header: string, label: string, code: GatewayErrorCode): HeaderRule {
+  return { header, label, code };
+}
+
+/** An optional header sent twice is refused; an empty one (nginx never sends those) is absent. */
+function optionalHeader(value: HeaderValue, rule: HeaderRule): string | undefined {
+  if (value.kind === 'repeated') {
+    throw new GatewayError(
+      rule.code,
+      `${rule.label}: header ${rule.header} was sent ${value.count} times`,
+    );
+  }
+
+  return value.kind === 'single' && value.value !== '' ? value.value : undefined;
+}
+
+function optionalHex(value: HeaderValue, rule: HeaderRule, pattern: RegExp): string | undefined {
+  const text = optionalHeader(value, rule);
+  if (text !== undefined && !pattern.test(text)) {
+    throw new GatewayError(rule.code, `${rule.label}: header ${rule.header} is not hexadecimal`);
+  }
+
+  return text;
+}
+
+/** Issuer and serial name one certificate for good; the subject DN is the fallback. */
+function pseudonymousId(subjectDn: string, issuerDn?: string, serial?: string): string {
+  const source =
+    issuerDn !== undefined && serial !== undefined
+      ? `${issuerDn}\n${serial.toUpperCase()}`
+      : subjectDn;
+  return createHash('sha256').update(source).digest('hex').slice(0, ID_HEX_LENGTH);
+}
+
+function chooseName(
+  attributes: readonly DnAttribute[],
+  email: string | undefined,
+  subjectDn: string,
+): string {
+  return firstText([findValue(attributes, 'CN'), findValue(attributes, 'UID'), email]) ?? subjectDn;
+}
+
+/** The first value, in nginx's order, of an attribute type; types are case-insensitive. */
+function findValue(attributes: readonly DnAttribute[], type: string): string | undefined {
+  const wanted = type.toLowerCase();
+  return attributes.find((attribute) => attribute.type.toLowerCase() === wanted)?.value;
+}
+
+/** The first candidate that is not blank, trimmed. */
+function firstText(candidates: readonly (string | undefined)[]): string | undefined {
+  for (const candidate of candidates) {
+    const text = candidate?.trim();
+    if (text) return text;
+  }
+  return undefined;
+}

@@ -1,0 +1,1 @@
+export { createUpstreamProxy, type UpstreamOptions, type UpstreamProxy } from './upstream.js';

@@ -1,0 +1,41 @@
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { GatewayError } from '../errors.js';
+import type { JitsiClaims } from './claims.js';
+
+const ALGORITHM = 'HS256';
+
+export interface TokenSigner {
+  sign(claims: JitsiClaims): Promise<string>;
+  /**
+   * The payload of a token that this gateway signed and that is valid at `now`, or undefined
+   * for anything else: another system's token, an expired one, garbage.
+   */
+  verify(token: string, now: number): Promise<JWTPayload | undefined>;
+}
+
+/** Imports the shared app secret once; Prosody uses it as raw bytes, so do we. */
+export function createSigner(secret: string): TokenSigner {
+  if (secret.length === 0) throw new GatewayError('KEY_INVALID', 'token.secret: is empty');
+  const key = new TextEncoder().encode(secret);
+
+  return {
+    sign(claims) {
+      // Prosody requires typ "JWT"; jose leaves typ out unless told.
+      return new SignJWT(claims).setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' }).sign(key);
+    },
+
+    async verify(token, now) {
+      try {
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: [ALGORITHM],
+          typ: 'JWT',
+          currentDate: new Date(now * 1000),
+        });
+        return payload;
+      } catch (error) {
+        if (error instanceof errors.JOSEError || error instanceof TypeError) return undefined;
+        throw error;
+      }
+    },
+  };
+}

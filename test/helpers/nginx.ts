@@ -1,0 +1,283 @@
+// A real nginx in front of the gateway (or any upstream), as in production, on a free port.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { constants, watch } from 'node:fs';
+import { access, chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { connect } from 'node:tls';
+import { promisify } from 'node:util';
+import type { Pki } from './certificates.js';
+
+const run = promisify(execFile);
+
+export type VerifyClient = 'optional' | 'optional_no_ca';
+
+export interface StartNginxOptions {
+  readonly pki: Pki;
+  /** The port on 127.0.0.1 that `location /` proxies to. */
+  readonly gatewayPort: number;
+  readonly verifyClient: VerifyClient;
+  /** Appended verbatim inside `location /`. */
+  readonly extraLocationDirectives?: string;
+}
+
+export interface RunningNginx {
+  readonly port: number;
+  readonly origin: string;
+  /** The certificates nginx was started with; the HTTPS client helpers take them from here. */
+  readonly pki: Pki;
+  readonly dir: string;
+  readonly errorLogPath: string;
+  /** Stops nginx and removes its folder. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+const NOT_INSTALLED = 'nginx is not installed: apt-get install nginx-light';
+const START_ATTEMPTS = 5;
+
+/** Modules whose temp path must point inside our folder, unless this nginx was built without them. */
+const TEMP_PATH_MODULES = ['fastcgi', 'uwsgi', 'scgi'] as const;
+
+interface NginxBinary {
+  readonly path: string;
+  readonly configureArguments: string;
+}
+
+let binaryLookup: Promise<NginxBinary> | undefined;
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Debian puts nginx in /usr/sbin, which is not on an ordinary user's PATH.
+async function lookUpNginx(): Promise<NginxBinary> {
+  const pathDirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
+  const candidates = [...pathDirs, '/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin'];
+  for (const dir of candidates) {
+    const path = join(dir, 'nginx');
+    if (await isExecutable(path)) {
+      // `nginx -V` prints the build options (on stderr), which name the modules left out.
+      const { stderr } = await run(path, ['-V']);
+      return { path, configureArguments: stderr };
+    }
+  }
+
+  throw new Error(NOT_INSTALLED);
+}
+
+function findNginx(): Promise<NginxBinary> {
+  binaryLookup ??= lookUpNginx();
+  return binaryLookup;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface ConfigInput extends StartNginxOptions {
+  readonly dir: string;
+  readonly port: number;
+  readonly binary: NginxBinary;
+}
+
+function renderConfig(input: ConfigInput): string {
+  const { dir, port, pki, gatewayPort, verifyClient, binary } = input;
+  const tempPaths = TEMP_PATH_MODULES.filter(
+    (name) => !binary.configureArguments.includes(`--without-http_${name}_module`),
+  ).map((name) => `  ${name}_temp_path ${join(dir, `${name}_temp`)};`);
+
+  return `worker_processes 1;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} notice;
+
+events {
+  worker_connections 512;
+}
+
+http {
+  access_log ${join(dir, 'access.log')};
+  client_body_temp_path ${join(dir, 'client_body_temp')};
+  proxy_temp_path ${join(dir, 'proxy_temp')};
+${tempPaths.join('\n')}
+  default_type application/octet-stream;
+
+  # https://nginx.org/en/docs/http/websocket.html
+  map $http_upgrade $connection_upgrade {
+    default upgrade;
+    '' close;
+  }
+
+  server {
+    listen 127.0.0.1:${port} ssl;
+    server_name localhost;
+
+    ssl_certificate ${pki.serverCert};
+    ssl_certificate_key ${pki.serverKey};
+    ssl_client_certificate ${pki.caCert};
+    ssl_verify_client ${verifyClient};
+    ssl_verify_depth 2;
+
+    location / {
+      proxy_pass http://127.0.0.1:${gatewayPort};
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_set_header Host $host;
+      # nginx is the edge: replace, never extend, what the browser claims.
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Proto $scheme;
+
+      proxy_set_header X-SSL-Client-Verify      $ssl_client_verify;
+      proxy_set_header X-SSL-Client-S-DN        $ssl_client_s_dn;
+      proxy_set_header X-SSL-Client-S-DN-Legacy $ssl_client_s_dn_legacy;
+      proxy_set_header X-SSL-Client-I-DN        $ssl_client_i_dn;
+      proxy_set_header X-SSL-Client-Serial      $ssl_client_serial;
+      proxy_set_header X-SSL-Client-Fingerprint $ssl_client_fingerprint;
+      proxy_set_header X-SSL-Client-Cert        $ssl_client_escaped_cert;
+
+      proxy_buffering off;
+      proxy_read_timeout 3600s;
+      proxy_send_timeout 3600s;
+${input.extraLocationDirectives ?? ''}
+    }
+  }
+}
+`;
+}
+
+class NginxExited extends Error {
+  constructor(readonly output: string) {
+    super(`nginx exited during startup: ${output.trim().split('\n').join(' | ')}`);
+  }
+}
+
+/** Resolves once nginx has written its pid file, which it does after binding its port. */
+function waitForPidFile(dir: string, child: ChildProcess, stderr: () => string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const watcher = watch(dir, (_event, filename) => {
+      if (filename === 'nginx.pid') finish(() => resolve());
+    });
+    const onExit = () => finish(() => reject(new NginxExited(stderr())));
+    const onError = (error: Error) => finish(() => reject(error));
+    function finish(settle: () => void) {
+      watcher.close();
+      child.off('close', onExit);
+      child.off('error', onError);
+      settle();
+    }
+    // 'close' rather than 'exit': by then all of nginx's stderr has been read.
+    child.once('close', onExit);
+    child.once('error', onError);
+  });
+}
+
+/** One TLS handshake, so that "started" means a client can really connect. */
+async function waitForTls(port: number, pki: Pki): Promise<void> {
+  const ca = await readFile(pki.caCert);
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ca }, () => {
+      socket.end();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    // TERM is nginx's fast shutdown; QUIT would wait for open websockets to end.
+    child.kill('SIGTERM');
+  });
+}
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly port: number;
+}
+
+async function startOnFreePort(options: StartNginxOptions, dir: string): Promise<Started> {
+  const binary = await findNginx();
+  const configPath = join(dir, 'nginx.conf');
+  const errorLogPath = join(dir, 'error.log');
+
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort();
+    await writeFile(configPath, renderConfig({ ...options, dir, port, binary }));
+    const args = ['-p', `${dir}/`, '-c', configPath, '-e', errorLogPath, '-g', 'daemon off;'];
+    const child = spawn(binary.path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+
+    try {
+      await waitForPidFile(dir, child, () => stderr);
+      await waitForTls(port, options.pki);
+      return { child, port };
+    } catch (error) {
+      await stopProcess(child);
+      // Another process took the port between our probe and nginx's bind: pick another.
+      const portTaken = error instanceof NginxExited && error.output.includes('Address already');
+      if (!portTaken || attempt >= START_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/**
+ * Starts nginx with TLS on a free port of 127.0.0.1, client certificates checked against the
+ * test CA, and `location /` proxying to the gateway port with the production X-SSL-* headers.
+ * Resolves once a TLS handshake succeeds; rejects with nginx's own error when it cannot start,
+ * or with "nginx is not installed" when there is no nginx binary.
+ */
+export async function startNginx(options: StartNginxOptions): Promise<RunningNginx> {
+  const dir = await mkdtemp(join(tmpdir(), 'jcg-nginx-'));
+  // When tests run as root, nginx's workers run as nobody and must reach their temp folders.
+  await chmod(dir, 0o755);
+
+  let started: Started;
+  try {
+    started = await startOnFreePort(options, dir);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+
+  const { child, port } = started;
+  // Should the test process exit without calling stop(), nginx must not outlive it.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      process.off('exit', killOnExit);
+      await stopProcess(child);
+      await rm(dir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+
+  return {
+    port,
+    origin: `https://127.0.0.1:${port}`,
+    pki: options.pki,
+    dir,
+    errorLogPath: join(dir, 'error.log'),
+    stop,
+  };
+}
