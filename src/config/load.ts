@@ -55,7 +55,9 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
   const warnings: string[] = [];
   const secrets = new Map<string, string>();
   for (const secret of SECRETS) {
-    const result = checkSecret(getPath(input, secret.key), secret, development);
+    const value = getPath(input, secret.key);
+    if (secret.isNeeded?.(input) === false && (value === undefined || value === '')) continue;
+    const result = checkSecret(value, secret, development);
     if (result.problem) problems.push(result.problem);
     if (result.warning) warnings.push(result.warning);
     if (result.value) secrets.set(secret.key, result.value);
@@ -68,10 +70,19 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
   return { ok: true, config: deepFreeze(config), warnings };
 }
 
-const SECRETS = [
-  { key: 'token.secret', env: 'JWT_APP_SECRET' },
+const SECRETS: { key: string; env: string; isNeeded?: (input: Tree) => boolean }[] = [
+  { key: 'token.secret', env: 'JWT_APP_SECRET', isNeeded: needsInlineAppSecret },
   { key: 'inject.cookieSecret', env: 'GATEWAY_COOKIE_SECRET' },
 ];
+
+/** The app secret may come from `token.secretFile` instead, and RS* tokens do not use it. */
+function needsInlineAppSecret(input: Tree): boolean {
+  const secretFile = getPath(input, 'token.secretFile');
+  const algorithm = getPath(input, 'token.algorithm');
+  const fromFile = typeof secretFile === 'string' && secretFile !== '';
+  const withPrivateKey = typeof algorithm === 'string' && algorithm.startsWith('RS');
+  return !fromFile && !withPrivateKey;
+}
 
 interface SecretCheck {
   value?: string;

@@ -53,6 +53,11 @@ function validProxyList(context: z.core.ParsePayload<string[]>): void {
   }
 }
 
+/** An optional text such as a file path; an empty environment variable counts as unset. */
+function optionalText() {
+  return z.preprocess((value) => (value === '' ? undefined : value), z.string().min(1).optional());
+}
+
 const port = z.coerce.number().int().min(0).max(65_535);
 const seconds = z.coerce.number().int().min(1);
 
@@ -162,6 +167,65 @@ export const configSchema = z.strictObject({
         env: 'GATEWAY_TOKEN_RENEW_MARGIN',
         description: 'A token already in the URL with less than this left is replaced.',
       }),
+      subjectWithoutTenant: setting(z.enum(['xmpp-domain', '*']).default('xmpp-domain'), {
+        env: 'GATEWAY_TOKEN_SUBJECT_WITHOUT_TENANT',
+        description:
+          'The `sub` claim on rooms without a tenant: the XMPP domain (`token.xmppDomain`), or `*` for any domain. Tenant rooms always name their tenant.',
+      }),
+      roomClaim: setting(z.enum(['exact', '*']).default('exact'), {
+        env: 'GATEWAY_TOKEN_ROOM_CLAIM',
+        description:
+          'The `room` claim: the exact room node the client joins, or `*`, which lets a token open any room (of its tenant, with domain verification).',
+      }),
+      foreignTokens: setting(z.enum(['replace', 'keep']).default('replace'), {
+        env: 'GATEWAY_FOREIGN_TOKENS',
+        description:
+          "What happens to a token in the URL that none of the gateway's keys signed (another system's): replace it with the gateway's own, or keep it and pass the page through.",
+      }),
+      algorithm: setting(
+        z.enum(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512']).default('HS256'),
+        {
+          env: 'GATEWAY_TOKEN_ALGORITHM',
+          description:
+            "How tokens are signed: HS* with the shared app secret (Prosody's app_secret), RS* with `token.keyFile` (Prosody's asap_key_server).",
+        },
+      ),
+      secretFile: setting(optionalText(), {
+        env: 'JWT_APP_SECRET_FILE',
+        description:
+          'A file holding the shared app secret instead of `token.secret` (one trailing newline is ignored); at least 32 characters.',
+      }),
+      keyFile: setting(optionalText(), {
+        env: 'GATEWAY_TOKEN_KEY_FILE',
+        description:
+          'The PEM private RSA key (PKCS#8 or PKCS#1, unencrypted, at least 2048 bits) that signs RS* tokens.',
+      }),
+      keyId: setting(optionalText(), {
+        env: 'GATEWAY_TOKEN_KEY_ID',
+        description:
+          'The `kid` of tokens signed with `token.keyFile`; by default the RFC 7638 thumbprint of its public key.',
+      }),
+      previousKeyFile: setting(optionalText(), {
+        env: 'GATEWAY_TOKEN_PREVIOUS_KEY_FILE',
+        description:
+          'During a key rotation, the PEM key (public or private) signed with before: still served and still accepted in URLs, never used to sign.',
+      }),
+      previousKeyId: setting(optionalText(), {
+        env: 'GATEWAY_TOKEN_PREVIOUS_KEY_ID',
+        description:
+          'The `kid` of the previous key; by default the RFC 7638 thumbprint of its public key.',
+      }),
+      keyServerPath: setting(
+        z
+          .string()
+          .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must be a path such as /_gateway/keys')
+          .default('/_gateway/keys'),
+        {
+          env: 'GATEWAY_KEY_SERVER_PATH',
+          description:
+            "Where the gateway serves its public keys: `<path>/<sha256 hex of kid>.pem` for Prosody's asap_key_server, and `<path>/jwks.json`. Rooms and tenants under it are never reached.",
+        },
+      ),
     })
     .prefault({}),
   inject: z

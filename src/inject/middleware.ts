@@ -4,7 +4,13 @@ import type { Config } from '../config/index.js';
 import { GatewayError } from '../errors.js';
 import type { Identity, IdentityReader, IdentityReading } from '../identity/index.js';
 import type { Logger } from '../log.js';
-import { buildClaims, type RoomTarget, type TokenSigner } from '../token/index.js';
+import {
+  buildClaims,
+  checkPresentedToken,
+  type PresentedToken,
+  type RoomTarget,
+  type TokenSigner,
+} from '../token/index.js';
 import type { Backstop } from './backstop.js';
 import { decide, type Decision, type NavigationFacts } from './decide.js';
 import { locationWithToken, tokenParameters } from './location.js';
@@ -57,16 +63,17 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     const holder = identity.kind === 'holder' ? identity.identity : undefined;
     const subject = holder ? markerSubject(holder.id, target) : '';
 
+    const presented = holder ? await checkToken(nav.rawQuery, holder, target, now) : ABSENT;
     const facts: NavigationFacts = {
       identity,
-      token: holder ? await checkToken(nav.rawQuery, holder, target, now) : 'absent',
+      token: tokenFact(presented),
       marker: readMarker(req),
       subject,
       unansweredRedirects: holder ? deps.backstop.count(subject, now) : 0,
       now,
     };
     const decision = decide(facts, config.inject);
-    logDecision(req, decision, target, identity);
+    logDecision(req, decision, target, identity, presented);
 
     switch (decision.outcome) {
       case 'refuse':
@@ -103,26 +110,28 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
   }
 
   /** Only a single `jwt` that we signed, for this room and holder, with time left, is kept. */
-  async function checkToken(
+  function checkToken(
     rawQuery: string,
     holder: Identity,
     target: RoomTarget,
     now: number,
-  ): Promise<NavigationFacts['token']> {
-    const values = tokenParameters(rawQuery);
-    if (values.length === 0) return 'absent';
-    if (values.length > 1) return 'unusable';
+  ): Promise<PresentedToken> {
+    const expected = buildClaims(holder, target, config.token, now);
+    const check = { expected, renewMarginSeconds: config.token.renewMarginSeconds, now };
+    return checkPresentedToken(tokenParameters(rawQuery), check, deps.signer);
+  }
 
-    const payload = await deps.signer.verify(values[0] as string, now);
-    const context = payload?.context as { user?: { id?: unknown } } | undefined;
-    const fits =
-      payload !== undefined &&
-      payload.room === target.room &&
-      payload.sub === (target.tenant ?? config.token.xmppDomain) &&
-      context?.user?.id === holder.id &&
-      typeof payload.exp === 'number' &&
-      payload.exp - now > config.token.renewMarginSeconds;
-    return fits ? 'usable' : 'unusable';
+  /** A token none of our keys signed is another system's: the operator decides its fate. */
+  function tokenFact(presented: PresentedToken): NavigationFacts['token'] {
+    switch (presented.kind) {
+      case 'absent':
+      case 'usable':
+        return presented.kind;
+      case 'foreign':
+        return config.token.foreignTokens === 'keep' ? 'usable' : 'unusable';
+      case 'unusable':
+        return 'unusable';
+    }
   }
 
   function readMarker(req: Request): Marker | undefined {
@@ -150,10 +159,13 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     decision: Decision,
     target: RoomTarget,
     identity: IdentityReading,
+    presented: PresentedToken,
   ): void {
     const fields = {
       decision: decision.outcome,
       reason: decision.reason,
+      // Not `token`: the logger redacts that name wherever it appears.
+      presentedToken: presented.kind === 'unusable' ? presented.reason : presented.kind,
       room: target.room,
       tenant: target.tenant,
       holder: identity.kind === 'holder' ? identity.identity.id : undefined,
@@ -168,6 +180,8 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     }
   }
 }
+
+const ABSENT: PresentedToken = { kind: 'absent' };
 
 function splitUrl(url: string): { rawPath: string; rawQuery: string } {
   const question = url.indexOf('?');

@@ -14,7 +14,10 @@ const SERVICE_NAMES = new Set([
   'robots.txt',
 ]);
 
-/** First path segments that start a file or service tree. */
+/**
+ * First path segments that start a file or service tree. `_gateway` is the gateway's own
+ * namespace (its public keys live there by default), so it is never a room or a tenant.
+ */
 const SERVICE_PREFIXES = new Set([
   'libs',
   'css',
@@ -33,26 +36,40 @@ const SERVICE_PREFIXES = new Set([
   'etherpad',
   'socket.io',
   'rtcstats-ws',
+  '_gateway',
 ]);
 
 /** nginx's room locations, matched on the decoded path. */
 const ROOM_SEGMENT = /^[^/?&:'"]+$/;
 
 /**
- * A backslash (browsers read it as a slash), an encoded slash or backslash, whitespace or a
- * control character: nginx and the client would not agree on such a path.
+ * Anything but printable ASCII (browsers send nothing else), a backslash (browsers read it as a
+ * slash), or an encoded slash or backslash: nginx and the client would not agree on such a path.
  */
-// eslint-disable-next-line no-control-regex
-const UNSAFE_IN_PATH = /[\\\u0000-\u0020\u007f]|%2f|%5c/i;
+const UNSAFE_IN_PATH = /[^\x21-\x7e]|\\|%2f|%5c/i;
 
-/** Characters the client deletes from each raw path segment before it builds the room node. */
+/** A `%` that does not start an escape: nginx answers such a request with 400 itself. */
+const BROKEN_ESCAPE = /%(?![0-9a-f]{2})/i;
+
+/**
+ * Characters the client deletes from each raw path segment before it builds the room node
+ * (`_ROOM_EXCLUDE_PATTERN` in jitsi-meet `react/features/base/util/uri.ts`).
+ */
 const CLIENT_STRIPPED = /[:?#[\]@!$&'()*+,;=></"]/g;
 
 /**
- * Reads a raw request path (no query) as Jitsi does, or returns undefined when it is not a room
- * page. A path that nginx and the client would read differently (an encoded slash or backslash,
- * a raw backslash, an undecodable escape, more than one tenant level) is not a room page, so it
- * never gets a token.
+ * A tenant becomes a label of an XMPP domain name (`muc.<tenant>.meet.jitsi`), so only
+ * letters, digits, `-`, `_` and `.` (which Jitsi turns into `_`) make a tenant that Jitsi and
+ * Prosody read the same way as we do.
+ */
+const TENANT_SEGMENT = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * Reads a raw request path (no query) as nginx and Jitsi's client do, or returns undefined when
+ * it is not a room page. A path that nginx and the client would read differently (an encoded
+ * slash or backslash, a raw backslash or non-ASCII byte, a broken escape, a dot segment, more
+ * than one tenant level, a tenant that cannot be a domain label) is not a room page, so it never
+ * gets a token.
  */
 export function readRoomPath(rawPath: string): RoomTarget | undefined {
   if (!rawPath.startsWith('/') || UNSAFE_IN_PATH.test(rawPath)) {
@@ -62,10 +79,8 @@ export function readRoomPath(rawPath: string): RoomTarget | undefined {
   const rawSegments = rawPath.slice(1).split('/');
   if (rawSegments.length > 2) return undefined;
 
-  const decoded = rawSegments.map(tryDecode);
-  if (!decoded.every((segment) => segment !== undefined && ROOM_SEGMENT.test(segment))) {
-    return undefined;
-  }
+  const decoded = rawSegments.map(decodeAsNginx);
+  if (!decoded.every(isNginxRoomSegment)) return undefined;
   if (SERVICE_PREFIXES.has(decoded[0] as string)) return undefined;
   if (SERVICE_NAMES.has(decoded[decoded.length - 1] as string)) return undefined;
 
@@ -74,13 +89,18 @@ export function readRoomPath(rawPath: string): RoomTarget | undefined {
   if (rawSegments.length === 1) return { room };
 
   const tenant = tenantName(rawSegments[0] as string);
-  return tenant === '' ? undefined : { room, tenant };
+  return tenant === undefined ? undefined : { room, tenant };
 }
 
 /**
- * The MUC room node the client derives from one raw path segment: strip, decode, NFKC,
- * lower-case, encode again, lower-case the escapes. Prosody compares the claim with it after
- * ASCII-only lower-casing and never decodes, so only this exact form matches every room.
+ * The MUC room node the client derives from one raw path segment, byte for byte: strip
+ * whitespace and the excluded characters, percent-decode (keeping the text when that fails),
+ * NFKC, full Unicode lower-casing, encode again as `encodeURIComponent` does, lower-case the
+ * escapes. See `parseURIString` and `getBackendSafeRoomName` in jitsi-meet
+ * `react/features/base/util/uri.ts`; `createConference` in
+ * `react/features/base/conference/actions.any.ts` joins the room under this name. Prosody
+ * compares the claim with it after ASCII-only lower-casing and never decodes, so only this
+ * exact form matches every room. Returns an empty string when nothing is left.
  */
 export function roomNode(rawSegment: string): string {
   const stripped = rawSegment.replace(/\s/g, '').replace(CLIENT_STRIPPED, '');
@@ -92,9 +112,37 @@ export function roomNode(rawSegment: string): string {
   }
 }
 
-/** The tenant as the `sub` claim names it: the segment read like a room node. */
-export function tenantName(rawSegment: string): string {
-  return roomNode(rawSegment);
+/**
+ * The tenant as the `sub` claim must name it, or undefined when the segment cannot be a tenant.
+ * nginx hands the decoded first segment to config.js, which lower-cases it and replaces `.` by
+ * `_` to build the MUC domain `muc.<tenant>.<xmpp domain>` (docker-jitsi-meet
+ * `web/rootfs/defaults/system-config.js` and `meet.conf`); mod_muc_domain_mapper turns that into
+ * the room `[<tenant>]<room>`, and `verify_room` in jitsi-meet
+ * `resources/prosody-plugins/token/util.lib.lua` compares it with the lower-cased `sub`.
+ */
+export function tenantName(rawSegment: string): string | undefined {
+  const decoded = decodeAsNginx(rawSegment);
+  if (decoded === undefined || !TENANT_SEGMENT.test(decoded)) return undefined;
+
+  return decoded.replace(/\./g, '_').toLowerCase();
+}
+
+/**
+ * Percent-decodes to bytes (one character per byte) as nginx does before it matches locations,
+ * or undefined for what nginx refuses with 400 itself: a broken escape or an encoded NUL.
+ */
+function decodeAsNginx(rawSegment: string): string | undefined {
+  if (BROKEN_ESCAPE.test(rawSegment)) return undefined;
+
+  const bytes = rawSegment.replace(/%([0-9a-f]{2})/gi, (_escape, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16)),
+  );
+  return bytes.includes('\0') ? undefined : bytes;
+}
+
+/** nginx's room location; `.` and `..` are dot segments that nginx removes from the path. */
+function isNginxRoomSegment(segment: string | undefined): segment is string {
+  return segment !== undefined && ROOM_SEGMENT.test(segment) && segment !== '.' && segment !== '..';
 }
 
 function tryDecode(text: string): string | undefined {

@@ -14,6 +14,10 @@ export interface ClaimSettings {
   xmppDomain: string;
   lifetimeSeconds: number;
   clockSkewSeconds: number;
+  /** `sub` on rooms without a tenant: the XMPP domain, or `*` for any. */
+  subjectWithoutTenant: 'xmpp-domain' | '*';
+  /** `room`: the exact room node, or `*` for any room. */
+  roomClaim: 'exact' | '*';
 }
 
 export interface JitsiUser {
@@ -37,7 +41,9 @@ export interface JitsiClaims {
 /**
  * The claim set Prosody's token plugins accept for one holder in one room. `now` is epoch
  * seconds. `nbf` is back-dated because Prosody allows no clock skew at all; `exp` is always set
- * because a token without it never expires.
+ * because a token without it never expires. With domain verification on, Prosody's `verify_room`
+ * (`resources/prosody-plugins/token/util.lib.lua`) accepts `sub` `*` or the XMPP domain for a
+ * room without a tenant, and the tenant (compared lower-cased) for `[tenant]room`.
  */
 export function buildClaims(
   identity: Identity,
@@ -51,8 +57,8 @@ export function buildClaims(
   return {
     iss: settings.appId,
     aud: settings.audience,
-    sub: target.tenant ?? settings.xmppDomain,
-    room: target.room,
+    sub: target.tenant ?? (settings.subjectWithoutTenant === '*' ? '*' : settings.xmppDomain),
+    room: settings.roomClaim === '*' ? '*' : target.room,
     iat: now,
     nbf: now - settings.clockSkewSeconds,
     exp: now + settings.lifetimeSeconds,

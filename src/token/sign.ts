@@ -1,37 +1,46 @@
-import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
-import { GatewayError } from '../errors.js';
+import { compactVerify, decodeJwt, errors, SignJWT, type JWTPayload } from 'jose';
 import type { JitsiClaims } from './claims.js';
-
-const ALGORITHM = 'HS256';
+import type { KeySet, TokenAlgorithm } from './keys.js';
 
 export interface TokenSigner {
+  readonly algorithm: TokenAlgorithm;
+  /** The `kid` of new tokens; undefined with a shared secret. */
+  readonly keyId: string | undefined;
   sign(claims: JitsiClaims): Promise<string>;
   /**
-   * The payload of a token that this gateway signed and that is valid at `now`, or undefined
-   * for anything else: another system's token, an expired one, garbage.
+   * The claims of a token that one of the gateway's keys signed, whatever they say and however
+   * old it is; undefined for anything else: another system's token, a forged one, garbage.
    */
-  verify(token: string, now: number): Promise<JWTPayload | undefined>;
+  readSigned(token: string): Promise<JWTPayload | undefined>;
 }
 
-/** Imports the shared app secret once; Prosody uses it as raw bytes, so do we. */
-export function createSigner(secret: string): TokenSigner {
-  if (secret.length === 0) throw new GatewayError('KEY_INVALID', 'token.secret: is empty');
-  const key = new TextEncoder().encode(secret);
+/** Signs with the signing key of `keys` and recognises tokens of every key it holds. */
+export function createSigner(keys: KeySet): TokenSigner {
+  const { algorithm, signing, verifying } = keys;
 
   return {
+    algorithm,
+    keyId: signing.kid,
+
     sign(claims) {
-      // Prosody requires typ "JWT"; jose leaves typ out unless told.
-      return new SignJWT(claims).setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' }).sign(key);
+      // Prosody requires typ "JWT" (jose leaves it out unless told), and the kid to find the key.
+      const header = { alg: algorithm, typ: 'JWT', ...(signing.kid ? { kid: signing.kid } : {}) };
+      return new SignJWT(claims).setProtectedHeader(header).sign(signing.key);
     },
 
-    async verify(token, now) {
+    async readSigned(token) {
       try {
-        const { payload } = await jwtVerify(token, key, {
-          algorithms: [ALGORITHM],
-          typ: 'JWT',
-          currentDate: new Date(now * 1000),
-        });
-        return payload;
+        // Only our own algorithm: a token with another `alg` (or `none`) is never ours.
+        await compactVerify(
+          token,
+          (header) => {
+            const found = verifying.find((candidate) => candidate.kid === header.kid);
+            if (!found) throw new errors.JWKSNoMatchingKey();
+            return found.key;
+          },
+          { algorithms: [algorithm] },
+        );
+        return decodeJwt(token);
       } catch (error) {
         if (error instanceof errors.JOSEError || error instanceof TypeError) return undefined;
         throw error;
