@@ -2,7 +2,8 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { roomPage } from './stand-in-room-page.js';
 
 export interface ReceivedRequest {
   readonly method: string;
@@ -21,6 +22,14 @@ export interface StandInJitsi {
   readonly url: string;
   /** Every request and websocket upgrade, in the order they arrived. */
   readonly requests: ReceivedRequest[];
+  /**
+   * Ends the open websockets whose `room` query parameter is `room` (the room node, as sent)
+   * from the server side, as a restarting Prosody does: Jitsi's client sees a connection error.
+   * Returns how many it ended.
+   */
+  dropWebsockets(room: string): number;
+  /** The `token` of every websocket upgrade for `room` (the room node, as sent), oldest first. */
+  tokensSent(room: string): string[];
   /** Closes open websockets and connections, then the server. Safe to call more than once. */
   close(): Promise<void>;
 }
@@ -35,6 +44,10 @@ const JAVASCRIPT = 'application/javascript; charset=utf-8';
 // Paths Jitsi serves websockets on: XMPP (also under a tenant) and the bridge channel.
 const WEBSOCKET_PATH = /^\/(?:[^/]+\/)?xmpp-websocket$|^\/colibri-ws\//;
 const BOSH_PATH = /^\/(?:[^/]+\/)?http-bind$/;
+// Jitsi's nginx serves its room page for `/<room>` and `/<tenant>/<room>` (JITSI.md section 3).
+const ROOM_PATH = /^\/(?:[^/?&:'"]+\/)?[^/?&:'"]+$/;
+const NOT_ROOMS =
+  /(?:^|\/)(?:config\.js|interface_config\.js|external_api\.js|http-bind|xmpp-websocket|favicon\.ico)$|^\/(?:libs|css|static|images)\//;
 
 function record(request: IncomingMessage, body: string, websocket: boolean): ReceivedRequest {
   return {
@@ -56,6 +69,11 @@ function readBody(request: IncomingMessage): Promise<string> {
   });
 }
 
+/** A query parameter exactly as sent: Jitsi sends the room node percent-encoded. */
+function rawParameter(url: string, name: 'room' | 'token'): string | undefined {
+  return new RegExp(`[?&]${name}=([^&#]*)`).exec(url)?.[1];
+}
+
 function pathOf(url: string): string {
   return new URL(url, 'http://stand-in').pathname;
 }
@@ -75,8 +93,22 @@ function staticBin(): Buffer {
 }
 
 // `<` is escaped so that nothing a client sends can close the script element.
+function escapedJson(received: ReceivedRequest): string {
+  return JSON.stringify(received).replace(/</g, '\\u003c');
+}
+
+function isRoomPath(path: string): boolean {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return false;
+  }
+  return ROOM_PATH.test(decoded) && !NOT_ROOMS.test(decoded);
+}
+
 function reflectionPage(received: ReceivedRequest): string {
-  const json = JSON.stringify(received).replace(/</g, '\\u003c');
+  const json = escapedJson(received);
   return `<!DOCTYPE html>
 <html>
 <head><meta charset="utf-8"><title>Jitsi stand-in</title></head>
@@ -90,10 +122,12 @@ function reflectionPage(received: ReceivedRequest): string {
 /**
  * Starts the stand-in on a free port of 127.0.0.1. Room pages and any other GET return an HTML
  * page embedding what was received (as JSON in `<script id="received">`, or plain JSON for
- * `Accept: application/json`); `/config.js`, `/libs/app.bundle.min.js` and `/static/100k.bin`
- * are static; POST `/http-bind?hold=<ms>` echoes its body after that delay; websockets on
- * `/xmpp-websocket`, `/<tenant>/xmpp-websocket` and `/colibri-ws/...` first send a JSON
- * description of the upgrade request, then echo every message.
+ * `Accept: application/json`); a room page's HTML also runs a script that joins the room over
+ * the websocket the way Jitsi's client does (stand-in-room-page.ts). `/config.js`,
+ * `/libs/app.bundle.min.js` and `/static/100k.bin` are static; POST `/http-bind?hold=<ms>`
+ * echoes its body after that delay; websockets on `/xmpp-websocket`, `/<tenant>/xmpp-websocket`
+ * and `/colibri-ws/...` first send a JSON description of the upgrade request, then echo every
+ * message.
  */
 export async function startStandInJitsi(): Promise<StandInJitsi> {
   const requests: ReceivedRequest[] = [];
@@ -132,10 +166,12 @@ export async function startStandInJitsi(): Promise<StandInJitsi> {
     if (received.headers.accept?.includes('application/json')) {
       return send(response, 200, 'application/json; charset=utf-8', JSON.stringify(received));
     }
-    send(response, 200, 'text/html; charset=utf-8', reflectionPage(received));
+    const page = isRoomPath(path) ? roomPage(escapedJson(received)) : reflectionPage(received);
+    send(response, 200, 'text/html; charset=utf-8', page);
   }
 
   const wss = new WebSocketServer({ noServer: true });
+  const rooms = new WeakMap<WebSocket, string | undefined>();
   server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
     requests.push(record(request, '', true));
     upgraded.add(socket);
@@ -146,6 +182,7 @@ export async function startStandInJitsi(): Promise<StandInJitsi> {
     }
 
     wss.handleUpgrade(request, socket, head, (ws) => {
+      rooms.set(ws, rawParameter(request.url ?? '', 'room'));
       ws.send(JSON.stringify({ type: 'upgrade', url: request.url, headers: request.headers }));
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
     });
@@ -170,5 +207,16 @@ export async function startStandInJitsi(): Promise<StandInJitsi> {
     return closing;
   };
 
-  return { port, url: `http://127.0.0.1:${port}`, requests, close };
+  const dropWebsockets = (room: string) => {
+    const dropped = [...wss.clients].filter((ws) => rooms.get(ws) === room);
+    for (const ws of dropped) ws.terminate();
+    return dropped.length;
+  };
+
+  const tokensSent = (room: string) =>
+    requests
+      .filter((seen) => seen.websocket && rawParameter(seen.url, 'room') === room)
+      .map((seen) => rawParameter(seen.url, 'token') ?? '');
+
+  return { port, url: `http://127.0.0.1:${port}`, requests, dropWebsockets, tokensSent, close };
 }
