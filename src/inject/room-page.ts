@@ -40,10 +40,11 @@ const ROOM_SEGMENT = /^[^/?&:'"]+$/;
 
 /**
  * A backslash (browsers read it as a slash), an encoded slash or backslash, whitespace or a
- * control character: nginx and the client would not agree on such a path.
+ * control character, a raw '#' (a browser never sends one; anyone else reads it as the start
+ * of a fragment): nginx and the client would not agree on such a path.
  */
 // eslint-disable-next-line no-control-regex
-const UNSAFE_IN_PATH = /[\\\u0000-\u0020\u007f]|%2f|%5c/i;
+const UNSAFE_IN_PATH = /[\\#\u0000-\u0020\u007f]|%2f|%5c/i;
 
 /** Characters the client deletes from each raw path segment before it builds the room node. */
 const CLIENT_STRIPPED = /[:?#[\]@!$&'()*+,;=></"]/g;
