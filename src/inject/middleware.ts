@@ -163,6 +163,9 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     };
     if (decision.reason === 'loop-broken' || decision.reason === 'backstop') {
       logger.warn(fields, 'broke a redirect loop: passing the room page without a token');
+    } else if (identity.kind === 'guest' && identity.reason === 'untrusted-peer') {
+      // Only nginx may send these; from anyone else they are an attempt to pose as a holder.
+      logger.warn(fields, 'ignored identity headers from a peer that is not a trusted proxy');
     } else {
       logger.info(fields, `room page: ${decision.outcome}`);
     }

@@ -43,7 +43,7 @@ export function createGateway(options: AppOptions): Gateway {
     timeoutSeconds: config.upstream.timeoutSeconds,
     longPollTimeoutSeconds: config.upstream.longPollTimeoutSeconds,
     isTrustedPeer: (peer) => identity.isTrustedPeer(peer),
-    isIdentityHeader: isIdentityHeaderFor(identity.headerNames),
+    isIdentityHeader: (name) => identity.isIdentityHeader(name),
     logger,
   });
 
@@ -65,12 +65,4 @@ export function createGateway(options: AppOptions): Gateway {
   app.use(createErrorHandler(logger));
 
   return { app, proxy, identity, backstop };
-}
-
-function isIdentityHeaderFor(names: readonly string[]): (name: string) => boolean {
-  const set = new Set(names.map((name) => name.toLowerCase()));
-  return (name) => {
-    const lower = name.toLowerCase();
-    return set.has(lower) || lower.startsWith('x-ssl-client-');
-  };
 }

@@ -1,6 +1,7 @@
 // HTTP/1.1 over a plain socket, for requests no client library would send: odd request
 // targets, headers repeated on the wire, header names in any case, bytes sent one by one.
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 
 export interface RawResponse {
   /** 0 when the server closed the connection without answering. */
@@ -15,17 +16,20 @@ export interface RawTarget {
   readonly host?: string;
   /** The local address to connect from, e.g. 127.0.0.2 to play a peer that is not trusted. */
   readonly localAddress?: string;
+  /** Speak TLS, trusting `ca` and presenting `cert` and `key` when given (PEM). */
+  readonly tls?: { readonly ca: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
 }
 
 /** Opens a connection and resolves once it is established; rejects on a connection error. */
 export function openSocket(target: RawTarget): Promise<Socket> {
+  const options = {
+    port: target.port,
+    host: target.host ?? '127.0.0.1',
+    ...(target.localAddress !== undefined && { localAddress: target.localAddress }),
+  };
   return new Promise((resolve, reject) => {
-    const socket = connect({
-      port: target.port,
-      host: target.host ?? '127.0.0.1',
-      ...(target.localAddress !== undefined && { localAddress: target.localAddress }),
-    });
-    socket.once('connect', () => {
+    const socket = target.tls ? connectTls({ ...options, ...target.tls }) : connect(options);
+    socket.once(target.tls ? 'secureConnect' : 'connect', () => {
       socket.off('error', reject);
       resolve(socket);
     });
