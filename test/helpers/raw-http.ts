@@ -70,12 +70,12 @@ export function parseResponse(raw: Buffer): RawResponse {
 
 /**
  * Sends `head` (request line and header lines, without the blank line that ends them) with
- * `Connection: close` added, and resolves with the response once the server closes.
+ * `Connection: close` added, then `body`, and resolves with the response once the server closes.
  */
-export async function sendRaw(target: RawTarget, head: string): Promise<RawResponse> {
+export async function sendRaw(target: RawTarget, head: string, body = ''): Promise<RawResponse> {
   const socket = await openSocket(target);
   const received = readUntilClose(socket);
-  socket.write(Buffer.from(`${head}\r\nConnection: close\r\n\r\n`, 'latin1'));
+  socket.write(Buffer.from(`${head}\r\nConnection: close\r\n\r\n${body}`, 'latin1'));
   return parseResponse(await received);
 }
 
