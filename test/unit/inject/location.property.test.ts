@@ -130,6 +130,10 @@ describe('the redirect target for any room path the gateway accepts', () => {
     );
   });
 
+  it('writes a lone surrogate in the query as an encoded replacement character', () => {
+    expect(locationWithToken('/room', 'x=\uD800', 'T')).toBe('/room?x=%EF%BF%BD&jwt=T');
+  });
+
   it('refuses every path that starts with two slashes, a backslash, or their encodings', () => {
     const leader = fc.constantFrom('//', '/\\', '/%2F', '/%2f', '/%5C', '/%5c', '\\', '/\t/');
     fc.assert(

@@ -71,6 +71,18 @@ describe('readMarkerCookie', () => {
     );
   });
 
+  it('ignores a value signed with our secret that is not a marker', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary-ascii', maxLength: 60 }), (text) => {
+        fc.pre(!/^[sa]\.\d{1,12}\.[0-9a-f]{32}$/.test(text));
+        expect(readMarkerCookie(signed(text, SECRET), keys, NOW)).toEqual({
+          kind: 'ignored',
+          reason: 'marker-malformed',
+        });
+      }),
+    );
+  });
+
   it('ignores every marker older than its maximum age, or from the future', () => {
     const age = fc.oneof(
       fc.integer({ min: 601, max: 10 ** 8 }),
