@@ -58,6 +58,40 @@ function optionalText() {
   return z.preprocess((value) => (value === '' ? undefined : value), z.string().min(1).optional());
 }
 
+/** Secrets are never echoed: the message gives the rule only. */
+const secretList = z.preprocess(
+  (value) => (typeof value === 'string' ? value.split(',').filter((item) => item !== '') : value),
+  z.array(z.string().min(32, 'must be at least 32 characters long')),
+);
+
+/** A previous marker key without an end would verify markers for ever, even after a leak. */
+function requireGraceEnd(
+  inject: { previousCookieSecrets: string[]; previousCookieSecretsUntil?: string },
+  context: z.RefinementCtx,
+): void {
+  if (inject.previousCookieSecrets.length > 0 && inject.previousCookieSecretsUntil === undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['previousCookieSecretsUntil'],
+      message: 'is required when inject.previousCookieSecrets is set',
+    });
+  }
+}
+
+/** Node refuses to start a server whose headers timeout is longer than its request timeout. */
+function requireHeadersWithinRequest(
+  limits: { headersTimeoutSeconds: number; requestTimeoutSeconds: number },
+  context: z.RefinementCtx,
+): void {
+  if (limits.headersTimeoutSeconds > limits.requestTimeoutSeconds) {
+    context.addIssue({
+      code: 'custom',
+      path: ['requestTimeoutSeconds'],
+      message: 'must be at least limits.headersTimeoutSeconds',
+    });
+  }
+}
+
 const port = z.coerce.number().int().min(0).max(65_535);
 const seconds = z.coerce.number().int().min(1);
 
@@ -269,7 +303,55 @@ export const configSchema = z.strictObject({
         description:
           'Holder-and-room pairs the backstop remembers at most; the oldest are forgotten first.',
       }),
+      previousCookieSecrets: setting(secretList.default([]), {
+        env: 'GATEWAY_PREVIOUS_COOKIE_SECRETS',
+        description:
+          'Marker keys from before a rotation: they still verify markers until `inject.previousCookieSecretsUntil`, and never sign. Comma list in the environment.',
+      }),
+      previousCookieSecretsUntil: setting(z.iso.datetime({ offset: true }).optional(), {
+        env: 'GATEWAY_PREVIOUS_COOKIE_SECRETS_UNTIL',
+        description:
+          'End of the grace period for `inject.previousCookieSecrets`, as an ISO 8601 time (`2026-05-01T12:00:00Z`); required with them. Afterwards their markers are ignored.',
+      }),
     })
+    .superRefine(requireGraceEnd)
+    .prefault({}),
+  limits: z
+    .strictObject({
+      headersTimeoutSeconds: setting(seconds.default(20), {
+        env: 'GATEWAY_HEADERS_TIMEOUT',
+        description:
+          'A request whose line and headers have not all arrived this long after it began is answered 408 and its connection closed, which ends slow-header (slowloris) attacks. nginx sends them at once.',
+      }),
+      requestTimeoutSeconds: setting(seconds.default(120), {
+        env: 'GATEWAY_REQUEST_TIMEOUT',
+        description:
+          'The same for the whole request, body included; the response is not limited (held BOSH requests, websockets). At least `limits.headersTimeoutSeconds`.',
+      }),
+      keepAliveTimeoutSeconds: setting(seconds.default(5), {
+        env: 'GATEWAY_KEEP_ALIVE_TIMEOUT',
+        description: 'An idle connection between two requests is closed after this long.',
+      }),
+      maxHeaderBytes: setting(
+        z.coerce
+          .number()
+          .int()
+          .min(4096)
+          .max(1024 * 1024)
+          .default(32 * 1024),
+        {
+          env: 'GATEWAY_MAX_HEADER_BYTES',
+          description:
+            'Largest request line and headers together, in bytes; more is answered 431. The escaped client certificate alone takes a few KiB.',
+        },
+      ),
+      maxConnectionsPerPeer: setting(z.coerce.number().int().min(0).default(256), {
+        env: 'GATEWAY_MAX_CONNECTIONS_PER_PEER',
+        description:
+          'Connections one peer that is not a trusted proxy may hold open at once; more are answered 503 and closed. 0 for no limit. Trusted proxies are not limited: every browser comes through them.',
+      }),
+    })
+    .superRefine(requireHeadersWithinRequest)
     .prefault({}),
 });
 

@@ -73,15 +73,18 @@ export function readIdentityHeaders(
   };
 }
 
-/** Is any identity header present, under one of `names` or with the `X-SSL-Client-` prefix? */
+/**
+ * Is any identity header present, under one of `names` or with the `X-SSL-Client-` prefix, in
+ * any case and with '_' for '-'?
+ */
 export function hasIdentityHeaders(headers: HeaderInput, names: readonly string[]): boolean {
   const wanted = new Set(names.map((name) => name.toLowerCase()));
-  return Object.keys(headers).some((key) => isIdentityHeader(key.toLowerCase(), wanted));
+  return Object.keys(headers).some((key) => isIdentityHeader(key, wanted));
 }
 
 /**
  * Deletes, in place, every header named in `names` and every header starting with
- * `X-SSL-Client-`, whatever the case of its name. Never throws.
+ * `X-SSL-Client-`, whatever the case of its name and with '_' for '-'. Never throws.
  */
 export function stripIdentityHeaders(
   headers: Record<string, unknown>,
@@ -89,12 +92,19 @@ export function stripIdentityHeaders(
 ): void {
   const wanted = new Set(names.map((name) => name.toLowerCase()));
   for (const key of Object.keys(headers)) {
-    if (isIdentityHeader(key.toLowerCase(), wanted)) delete headers[key];
+    if (isIdentityHeader(key, wanted)) delete headers[key];
   }
 }
 
-function isIdentityHeader(lowerName: string, wanted: ReadonlySet<string>): boolean {
-  return wanted.has(lowerName) || lowerName.startsWith(IDENTITY_HEADER_PREFIX);
+/**
+ * Is `name` one of `wanted` (lower-case names) or an `X-SSL-Client-` header, in any case and
+ * with '_' for '-'? nginx drops names with underscores by default (`underscores_in_headers`),
+ * but a server that maps headers to CGI-style variables reads `X_SSL_Client_Verify` as
+ * `HTTP_X_SSL_CLIENT_VERIFY`, the same as `X-SSL-Client-Verify`.
+ */
+export function isIdentityHeader(name: string, wanted: ReadonlySet<string>): boolean {
+  const normalized = name.toLowerCase().replace(/_/g, '-');
+  return wanted.has(normalized) || normalized.startsWith(IDENTITY_HEADER_PREFIX);
 }
 
 function collectValues(headers: HeaderInput, wanted: ReadonlySet<string>): Map<string, string[]> {

@@ -6,6 +6,7 @@ import { decodeDistinguishedName, decodeDn, type DnAttribute } from './dn.js';
 import {
   hasIdentityHeaders,
   identityHeaderNames,
+  isIdentityHeader,
   listHeaderNames,
   readIdentityHeaders,
   type HeaderInput,
@@ -38,6 +39,8 @@ export interface IdentityReader {
   read(peer: string | undefined, headers: HeaderInput): IdentityReading;
   /** lower-case names of every header to remove before a request goes upstream */
   readonly headerNames: readonly string[];
+  /** Must a header of this name be removed before a request goes upstream? Any case, '_' or '-'. */
+  isIdentityHeader(name: string): boolean;
 }
 
 // $ssl_client_verify values:
@@ -59,10 +62,12 @@ export function createIdentityReader(settings: Config['identity']): IdentityRead
   const isTrustedPeer = compileTrust(settings.trustedProxies);
   const names = identityHeaderNames(settings);
   const headerNames: readonly string[] = Object.freeze(listHeaderNames(names));
+  const wanted: ReadonlySet<string> = new Set(headerNames);
 
   return {
     isTrustedPeer,
     headerNames,
+    isIdentityHeader: (name) => isIdentityHeader(name, wanted),
     read(peer, headers) {
       if (!isTrustedPeer(peer)) {
         // Their content is not even looked at: only their presence is worth reporting.

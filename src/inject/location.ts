@@ -14,15 +14,34 @@ export function tokenParameters(rawQuery: string): string[] {
 }
 
 /**
+ * Characters RFC 3986 allows as they are in a path or a query (section 3.3 and 3.4), and '%'.
+ * Node lets a request target hold any printable ASCII, so a query may carry '#' (which would
+ * push our token into a fragment), a backslash, quotes or brackets.
+ */
+const OUTSIDE_URI = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/gu;
+
+/**
  * The same raw path and query, relative to the site, with every `jwt` parameter replaced by
- * one carrying `token`. Other parameters keep their order and spelling. The path comes from the
- * request line, never from `Host` or a parameter; the caller has checked that it is a room path
- * (one leading slash, no backslash), so the result cannot leave the site.
+ * one carrying `token`. Other parameters keep their order and spelling, except that characters
+ * a URI may not hold are percent-encoded, so that the result is one valid header value. The
+ * path comes from the request line, never from `Host` or a parameter; the caller has checked
+ * that it is a room path (one leading slash, no backslash), so the result cannot leave the site.
  */
 export function locationWithToken(rawPath: string, rawQuery: string, token: string): string {
   const kept = splitQuery(rawQuery).filter((part) => splitParameter(part)[0] !== 'jwt');
   kept.push(`jwt=${encodeURIComponent(token)}`);
-  return `${rawPath}?${kept.join('&')}`;
+  return `${encodeOutsideUri(rawPath)}?${kept.map(encodeOutsideUri).join('&')}`;
+}
+
+function encodeOutsideUri(text: string): string {
+  return text.replace(OUTSIDE_URI, (char) => {
+    try {
+      return encodeURIComponent(char);
+    } catch {
+      // A lone surrogate has no UTF-8 form; U+FFFD stands in for it, as browsers do.
+      return '%EF%BF%BD';
+    }
+  });
 }
 
 function splitQuery(rawQuery: string): string[] {

@@ -14,7 +14,13 @@ import {
 import type { Backstop } from './backstop.js';
 import { decide, type Decision, type NavigationFacts } from './decide.js';
 import { locationWithToken, tokenParameters } from './location.js';
-import { decodeMarker, encodeMarker, markerSubject, type Marker } from './marker.js';
+import {
+  encodeMarker,
+  markerSubject,
+  readMarkerCookie,
+  type Marker,
+  type MarkerKeys,
+} from './marker.js';
 import { isPageNavigation, readRoomPath } from './room-page.js';
 
 export interface InjectDependencies {
@@ -33,7 +39,19 @@ export interface InjectDependencies {
  */
 export function createInjectMiddleware(deps: InjectDependencies): RequestHandler {
   const { config, logger } = deps;
-  const parseCookies = cookieParser(config.inject.cookieSecret);
+  // Parsing only: the marker is verified in readMarkerCookie, which needs the signed value
+  // as sent to try the secrets from before a rotation.
+  const parseCookies = cookieParser();
+  const markerMaxAgeSeconds = Math.max(
+    config.token.lifetimeSeconds,
+    config.inject.loopWindowSeconds,
+  );
+  const markerKeys: MarkerKeys = {
+    secret: config.inject.cookieSecret ?? '',
+    previousSecrets: config.inject.previousCookieSecrets,
+    previousUntil: epochSeconds(config.inject.previousCookieSecretsUntil),
+    maxAgeSeconds: markerMaxAgeSeconds,
+  };
 
   return (req, res, next) => {
     const { rawPath, rawQuery } = splitUrl(req.url);
@@ -42,6 +60,8 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     if (!target) return next();
 
     parseCookies(req, res, () => {
+      // What cookie-parser sets when given a secret: express's res.cookie signs with it.
+      Object.assign(req, { secret: markerKeys.secret });
       handleNavigation({ req, res, next, deps, target, rawPath, rawQuery }).catch(next);
     });
   };
@@ -67,7 +87,7 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     const facts: NavigationFacts = {
       identity,
       token: tokenFact(presented),
-      marker: readMarker(req),
+      marker: readMarker(req, now, subject),
       subject,
       unansweredRedirects: holder ? deps.backstop.count(subject, now) : 0,
       now,
@@ -134,13 +154,29 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     }
   }
 
-  function readMarker(req: Request): Marker | undefined {
-    const value: unknown = req.signedCookies?.[config.inject.markerCookieName];
-    if (value === undefined) return undefined;
-    const marker = typeof value === 'string' ? decodeMarker(value) : undefined;
-    if (!marker)
-      logger.warn({ reason: 'marker-invalid' }, 'ignored a marker cookie that does not verify');
-    return marker;
+  /**
+   * The marker of this holder and room, if the browser sent a usable one. Anything else is
+   * handled as no marker; a forged, replayed or outdated one is logged at warn, never its value.
+   */
+  function readMarker(req: Request, now: number, subject: string): Marker | undefined {
+    const cookie: unknown = req.cookies?.[config.inject.markerCookieName];
+    if (cookie === undefined) return undefined;
+
+    const reading = readMarkerCookie(typeof cookie === 'string' ? cookie : '', markerKeys, now);
+    if (reading.kind === 'ignored') {
+      logger.warn({ reason: reading.reason, peer: req.socket.remoteAddress }, 'ignored a marker');
+      return undefined;
+    }
+
+    if (reading.marker.subject !== subject) {
+      // The usual trace of moving from one room to another, not an attack.
+      logger.debug({ reason: 'marker-other-subject' }, 'ignored a marker for another room');
+      return undefined;
+    }
+    if (reading.previousSecret) {
+      logger.debug({ reason: 'marker-previous-secret' }, 'accepted a marker of a previous secret');
+    }
+    return reading.marker;
   }
 
   function setMarker(res: Response, marker: Marker): void {
@@ -150,7 +186,7 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
       secure: config.inject.secureCookie,
       sameSite: 'lax',
       path: '/',
-      maxAge: Math.max(config.token.lifetimeSeconds, config.inject.loopWindowSeconds) * 1000,
+      maxAge: markerMaxAgeSeconds * 1000,
     });
   }
 
@@ -175,6 +211,9 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     };
     if (decision.reason === 'loop-broken' || decision.reason === 'backstop') {
       logger.warn(fields, 'broke a redirect loop: passing the room page without a token');
+    } else if (identity.kind === 'guest' && identity.reason === 'untrusted-peer') {
+      // Only nginx may send these; from anyone else they are an attempt to pose as a holder.
+      logger.warn(fields, 'ignored identity headers from a peer that is not a trusted proxy');
     } else {
       logger.info(fields, `room page: ${decision.outcome}`);
     }
@@ -188,4 +227,8 @@ function splitUrl(url: string): { rawPath: string; rawQuery: string } {
   return question === -1
     ? { rawPath: url, rawQuery: '' }
     : { rawPath: url.slice(0, question), rawQuery: url.slice(question + 1) };
+}
+
+function epochSeconds(isoTime: string | undefined): number | undefined {
+  return isoTime === undefined ? undefined : Math.floor(Date.parse(isoTime) / 1000);
 }

@@ -44,9 +44,10 @@ const ROOM_SEGMENT = /^[^/?&:'"]+$/;
 
 /**
  * Anything but printable ASCII (browsers send nothing else), a backslash (browsers read it as a
- * slash), or an encoded slash or backslash: nginx and the client would not agree on such a path.
+ * slash), a raw '#' (a browser never sends one; anyone else reads it as the start of a
+ * fragment), or an encoded slash or backslash: nginx and the client would not agree on such a path.
  */
-const UNSAFE_IN_PATH = /[^\x21-\x7e]|\\|%2f|%5c/i;
+const UNSAFE_IN_PATH = /[^\x21-\x7e]|[\\#]|%2f|%5c/i;
 
 /** A `%` that does not start an escape: nginx answers such a request with 400 itself. */
 const BROKEN_ESCAPE = /%(?![0-9a-f]{2})/i;

@@ -46,7 +46,7 @@ export function createGateway(options: AppOptions): Gateway {
     timeoutSeconds: config.upstream.timeoutSeconds,
     longPollTimeoutSeconds: config.upstream.longPollTimeoutSeconds,
     isTrustedPeer: (peer) => identity.isTrustedPeer(peer),
-    isIdentityHeader: isIdentityHeaderFor(identity.headerNames),
+    isIdentityHeader: (name) => identity.isIdentityHeader(name),
     logger,
   });
 
@@ -79,13 +79,5 @@ function serveKeys(keyServer: KeyServer): RequestHandler {
       return;
     }
     res.status(answer.status).set(answer.headers).send(answer.body);
-  };
-}
-
-function isIdentityHeaderFor(names: readonly string[]): (name: string) => boolean {
-  const set = new Set(names.map((name) => name.toLowerCase()));
-  return (name) => {
-    const lower = name.toLowerCase();
-    return set.has(lower) || lower.startsWith('x-ssl-client-');
   };
 }

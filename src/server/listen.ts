@@ -4,6 +4,8 @@ import type { Duplex } from 'node:stream';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { createGateway, type Gateway } from './app.js';
+import { answerClientError } from './client-error.js';
+import { limitConnectionsPerPeer, serverOptions } from './limits.js';
 
 export interface RunningGateway extends Gateway {
   server: Server;
@@ -25,7 +27,13 @@ export interface StartOptions {
  */
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const gateway = createGateway(options);
-  const server = createServer(gateway.app);
+  const { limits } = options.config;
+  const server = createServer(serverOptions(limits), gateway.app);
+  limitConnectionsPerPeer(server, {
+    maxPerPeer: limits.maxConnectionsPerPeer,
+    isExempt: (peer) => gateway.identity.isTrustedPeer(peer),
+    logger: options.logger,
+  });
   // Upgraded sockets leave the server's connection list; keep them to close them at shutdown.
   const upgraded = new Set<Duplex>();
   server.on('upgrade', (req, socket, head) => {
@@ -33,10 +41,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     socket.once('close', () => upgraded.delete(socket));
     gateway.proxy.upgrade(req, socket as Socket, head);
   });
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-  });
+  server.on('clientError', answerClientError);
 
   const { host, port } = options.config.listen;
   await new Promise<void>((resolve, reject) => {

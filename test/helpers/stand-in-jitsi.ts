@@ -137,11 +137,15 @@ export async function startStandInJitsi(): Promise<StandInJitsi> {
   const bin = staticBin();
 
   const server = createServer((request, response) => {
-    void readBody(request).then((body) => {
-      const received = record(request, body, false);
-      requests.push(received);
-      respond(received, response);
-    });
+    // A request aborted before its body ended (the gateway cut a slow client) gets no answer.
+    readBody(request).then(
+      (body) => {
+        const received = record(request, body, false);
+        requests.push(received);
+        respond(received, response);
+      },
+      () => response.destroy(),
+    );
   });
 
   function respond(received: ReceivedRequest, response: ServerResponse) {
