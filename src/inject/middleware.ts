@@ -1,8 +1,9 @@
+import type { ServerResponse } from 'node:http';
 import cookieParser from 'cookie-parser';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config/index.js';
-import { GatewayError } from '../errors.js';
-import type { Identity, IdentityReader, IdentityReading } from '../identity/index.js';
+import { GatewayError, type GatewayErrorCode } from '../errors.js';
+import type { GuestReason, Identity, IdentityReader, IdentityReading } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { buildClaims, type RoomTarget, type TokenSigner } from '../token/index.js';
 import type { Backstop } from './backstop.js';
@@ -13,12 +14,32 @@ import { isPageNavigation, readRoomPath } from './room-page.js';
 
 export interface InjectDependencies {
   config: Readonly<Config>;
-  logger: Logger;
   identity: IdentityReader;
   signer: TokenSigner;
   backstop: Backstop;
   /** Epoch seconds; read once per request. */
   clock: () => number;
+  observer: DecisionObserver;
+}
+
+/** A room page decision as it appears in the request's log line. */
+export interface DecisionRecord {
+  decision: Decision['outcome'];
+  reason: Decision['reason'];
+  room: string;
+  tenant?: string;
+  /** The holder's pseudonymous id; names and emails stay out of the info line. */
+  holder?: string;
+  guest?: GuestReason;
+  error?: GatewayErrorCode;
+}
+
+/** Receives each decision once it has been applied; the server turns it into logs and metrics. */
+export interface DecisionObserver {
+  /** A logger bound to this request's id. */
+  loggerFor(res: ServerResponse): Logger;
+  decided(res: ServerResponse, record: DecisionRecord): void;
+  tokenMinted(): void;
 }
 
 /**
@@ -26,7 +47,7 @@ export interface InjectDependencies {
  * to the proxy without being read further.
  */
 export function createInjectMiddleware(deps: InjectDependencies): RequestHandler {
-  const { config, logger } = deps;
+  const { config, observer } = deps;
   const parseCookies = cookieParser(config.inject.cookieSecret);
 
   return (req, res, next) => {
@@ -57,28 +78,43 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     const holder = identity.kind === 'holder' ? identity.identity : undefined;
     const subject = holder ? markerSubject(holder.id, target) : '';
 
+    const log = observer.loggerFor(res);
     const facts: NavigationFacts = {
       identity,
       token: holder ? await checkToken(nav.rawQuery, holder, target, now) : 'absent',
-      marker: readMarker(req),
+      marker: readMarker(req, log),
       subject,
       unansweredRedirects: holder ? deps.backstop.count(subject, now) : 0,
       now,
     };
     const decision = decide(facts, config.inject);
-    logDecision(req, decision, target, identity);
+    log.debug(
+      {
+        identity: identity.kind,
+        subjectDn: holder?.subjectDn,
+        serial: holder?.serial,
+        token: facts.token,
+        marker: facts.marker?.state,
+        unansweredRedirects: facts.unansweredRedirects,
+      },
+      'room page facts',
+    );
+    const record = decisionRecord(decision, target, identity);
 
     switch (decision.outcome) {
       case 'refuse':
+        observer.decided(res, record);
         throw identity.kind === 'invalid'
           ? identity.error
           : new GatewayError('GUEST_REFUSED', 'This meeting needs a client certificate.');
       case 'redirect':
         await redirectWithToken(nav, holder as Identity, decision.marker, now);
+        observer.decided(res, record);
         return;
       case 'pass':
         if (decision.marker) setMarker(res, decision.marker);
         if (decision.reason === 'token-usable') deps.backstop.clear(subject);
+        observer.decided(res, record);
         nav.next();
         return;
     }
@@ -91,6 +127,7 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     now: number,
   ): Promise<void> {
     const token = await deps.signer.sign(buildClaims(holder, nav.target, config.token, now));
+    observer.tokenMinted();
     deps.backstop.record(marker.subject, now);
 
     setMarker(nav.res, marker);
@@ -125,12 +162,12 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     return fits ? 'usable' : 'unusable';
   }
 
-  function readMarker(req: Request): Marker | undefined {
+  function readMarker(req: Request, log: Logger): Marker | undefined {
     const value: unknown = req.signedCookies?.[config.inject.markerCookieName];
     if (value === undefined) return undefined;
     const marker = typeof value === 'string' ? decodeMarker(value) : undefined;
     if (!marker)
-      logger.warn({ reason: 'marker-invalid' }, 'ignored a marker cookie that does not verify');
+      log.warn({ reason: 'marker-invalid' }, 'ignored a marker cookie that does not verify');
     return marker;
   }
 
@@ -144,29 +181,22 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
       maxAge: Math.max(config.token.lifetimeSeconds, config.inject.loopWindowSeconds) * 1000,
     });
   }
+}
 
-  function logDecision(
-    req: Request,
-    decision: Decision,
-    target: RoomTarget,
-    identity: IdentityReading,
-  ): void {
-    const fields = {
-      decision: decision.outcome,
-      reason: decision.reason,
-      room: target.room,
-      tenant: target.tenant,
-      holder: identity.kind === 'holder' ? identity.identity.id : undefined,
-      guest: identity.kind === 'guest' ? identity.reason : undefined,
-      error: identity.kind === 'invalid' ? identity.error.code : undefined,
-      peer: req.socket.remoteAddress,
-    };
-    if (decision.reason === 'loop-broken' || decision.reason === 'backstop') {
-      logger.warn(fields, 'broke a redirect loop: passing the room page without a token');
-    } else {
-      logger.info(fields, `room page: ${decision.outcome}`);
-    }
-  }
+function decisionRecord(
+  decision: Decision,
+  target: RoomTarget,
+  identity: IdentityReading,
+): DecisionRecord {
+  return {
+    decision: decision.outcome,
+    reason: decision.reason,
+    room: target.room,
+    tenant: target.tenant,
+    holder: identity.kind === 'holder' ? identity.identity.id : undefined,
+    guest: identity.kind === 'guest' ? identity.reason : undefined,
+    error: identity.kind === 'invalid' ? identity.error.code : undefined,
+  };
 }
 
 function splitUrl(url: string): { rawPath: string; rawQuery: string } {

@@ -1,17 +1,28 @@
 import express, { type Express } from 'express';
+import type { Socket } from 'node:net';
 import type { Config } from '../config/index.js';
 import { createIdentityReader, type IdentityReader } from '../identity/index.js';
 import { createBackstop, createInjectMiddleware, type Backstop } from '../inject/index.js';
 import type { Logger } from '../log.js';
+import { createMetrics, type GatewayMetrics } from '../metrics/index.js';
 import { createUpstreamProxy, type UpstreamProxy } from '../proxy/index.js';
 import { createSigner } from '../token/index.js';
+import { createEndpoints, type GatewayEndpoints } from './endpoints.js';
 import { createErrorHandler } from './error-handler.js';
+import { createHealth } from './health.js';
+import { createRequestObserver, type RequestObserver } from './request-log.js';
 
 export interface AppOptions {
   config: Readonly<Config>;
   logger: Logger;
   /** Epoch seconds; tests pass a fixed clock. */
   clock?: () => number;
+  /** Kept across reloads so that counters do not reset; a fresh registry when left out. */
+  metrics?: GatewayMetrics;
+  /** Readiness turns false while the server shuts down. */
+  isDraining?: () => boolean;
+  /** Told of every websocket joined to the upstream (the server closes them at shutdown). */
+  onWebSocket?(client: Socket, upstream: Socket): void;
 }
 
 export interface Gateway {
@@ -19,19 +30,26 @@ export interface Gateway {
   proxy: UpstreamProxy;
   identity: IdentityReader;
   backstop: Backstop;
+  config: Readonly<Config>;
+  metrics: GatewayMetrics;
+  observer: RequestObserver;
+  endpoints: GatewayEndpoints;
 }
 
 const systemClock = (): number => Math.floor(Date.now() / 1000);
 
 /**
  * The gateway's request pipeline, in its fixed order:
- * 1. room page navigations are read and may be redirected or refused (inject);
- * 2. everything else, and every passed navigation, goes to Jitsi (proxy);
- * 3. errors become short pages.
- * Keys are imported here, once, so that a bad key stops the start.
+ * 1. the gateway's own paths under /_gateway/ (health, metrics) are answered here;
+ * 2. every other request is observed: one log line and its metrics when it completes;
+ * 3. room page navigations are read and may be redirected or refused (inject);
+ * 4. everything else, and every passed navigation, goes to Jitsi (proxy);
+ * 5. errors become short pages.
+ * Keys are imported here, once, so that a bad key stops the start (or is refused on reload).
  */
 export function createGateway(options: AppOptions): Gateway {
   const { config, logger } = options;
+  const metrics = options.metrics ?? createMetrics();
   const identity = createIdentityReader(config.identity);
   const backstop = createBackstop(
     config.inject.backstopWindowSeconds,
@@ -45,26 +63,48 @@ export function createGateway(options: AppOptions): Gateway {
     isTrustedPeer: (peer) => identity.isTrustedPeer(peer),
     isIdentityHeader: isIdentityHeaderFor(identity.headerNames),
     logger,
+    onError: (code) => metrics.upstreamFailed(code),
+    onWebSocket: options.onWebSocket,
+  });
+  const observer = createRequestObserver({
+    logger,
+    metrics,
+    accessLogLevel: config.server.accessLogLevel,
+  });
+  const endpoints = createEndpoints({
+    health: createHealth({
+      upstreamUrl: config.upstream.url,
+      signer,
+      isDraining: options.isDraining ?? (() => false),
+    }),
+    metrics,
+    logger,
+    publicMetrics: config.server.publicMetrics,
   });
 
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('trust proxy', false);
+  app.use((req, res, next) => {
+    if (endpoints.handlePublic(req, res)) return;
+    observer.begin(req, res);
+    next();
+  });
   app.use(
     createInjectMiddleware({
       config,
-      logger,
       identity,
       signer,
       backstop,
       clock: options.clock ?? systemClock,
+      observer,
     }),
   );
   app.use(proxy.handle);
   app.use(createErrorHandler(logger));
 
-  return { app, proxy, identity, backstop };
+  return { app, proxy, identity, backstop, config, metrics, observer, endpoints };
 }
 
 function isIdentityHeaderFor(names: readonly string[]): (name: string) => boolean {
