@@ -69,7 +69,8 @@ function spawnGateway(env: Record<string, string>): GatewayProcess {
     for (const waiter of waiting.filter((w) => matches(line, w.fields))) waiter.resolve(line);
   });
   child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  // 'close' comes after the process exited and its output was read to the end.
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
   cleanups.push(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
@@ -193,7 +194,8 @@ function configFile(content: unknown): { path: string; write(content: unknown): 
   return { path, write };
 }
 
-describe('the gateway process', () => {
+// Each test starts a process that compiles the sources on the fly: give it room.
+describe('the gateway process', { timeout: 60_000 }, () => {
   it('states its setup at startup without secrets, is watched in logs and metrics, and stops on SIGINT', async () => {
     const upstream = await startUpstream();
     const gateway = spawnGateway({
