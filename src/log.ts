@@ -3,7 +3,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 export type { Logger };
 
 /** Query parameters whose values are bearer tokens: Jitsi's page token and its BOSH/websocket token. */
-const SECRET_QUERY_PARAMETERS = /([?&](?:jwt|token)=)[^&#]*/gi;
+const SECRET_QUERY_PARAMETERS = /([?&](?:jwt|token)=)[^&#\s]*/gi;
 
 /**
  * Replace the values of `jwt` and `token` query parameters, so that a URL can be logged.
@@ -21,6 +21,23 @@ function serializeRequest(req: { method?: string; url?: string }): Record<string
   return { method: req.method, url: redactUrl(req.url ?? '') };
 }
 
+/** Error messages and stacks can quote a request URL (a URIError, a library's message). */
+function serializeError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+
+  const serialized = pino.stdSerializers.err(error);
+  return {
+    ...serialized,
+    message: redactUrl(serialized.message),
+    stack: serialized.stack === undefined ? undefined : redactUrl(serialized.stack),
+  };
+}
+
+/** Whatever a caller passes as `url`, only its redacted form is written. */
+function redactUrlField(fields: Record<string, unknown>): Record<string, unknown> {
+  return typeof fields.url === 'string' ? { ...fields, url: redactUrl(fields.url) } : fields;
+}
+
 export interface LoggerOptions {
   level?: string;
   destination?: DestinationStream;
@@ -30,7 +47,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const settings = {
     level: options.level ?? 'info',
     base: { service: 'jitsi-cert-gateway' },
-    serializers: { req: serializeRequest, err: pino.stdSerializers.err },
+    serializers: { req: serializeRequest, err: serializeError },
+    formatters: { log: redactUrlField },
     // A second line of defence: even if a caller passes one of these by mistake, it never prints.
     redact: {
       paths: [
@@ -44,6 +62,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         '*.cookie',
         'headers',
         '*.headers',
+        'authorization',
+        '*.authorization',
         'certificate',
         '*.certificate',
       ],

@@ -94,6 +94,8 @@ function requireHeadersWithinRequest(
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const seconds = z.coerce.number().int().min(1);
+/** An empty environment value means "not set" here, not port 0. */
+const optionalPort = z.preprocess((value) => (value === '' ? undefined : value), port.optional());
 
 const headerName = z
   .string()
@@ -352,6 +354,34 @@ export const configSchema = z.strictObject({
       }),
     })
     .superRefine(requireHeadersWithinRequest)
+    .prefault({}),
+  server: z
+    .strictObject({
+      shutdownGraceSeconds: setting(seconds.default(8), {
+        env: 'GATEWAY_SHUTDOWN_GRACE',
+        description:
+          "On SIGTERM or SIGINT, how long in-flight requests and BOSH polls may take to finish before they are cut. Below Docker's default 10 s stop timeout.",
+      }),
+      accessLogLevel: setting(z.enum(['debug', 'info']).default('debug'), {
+        env: 'GATEWAY_ACCESS_LOG_LEVEL',
+        description:
+          'Level of the access line for a request that is not a room page and did not fail (4xx lines are warn, 5xx error). Room page decisions are always info or above.',
+      }),
+      metricsHost: setting(z.string().min(1).default('127.0.0.1'), {
+        env: 'GATEWAY_METRICS_HOST',
+        description: 'Address of the separate listener for /metrics, /healthz and /readyz.',
+      }),
+      metricsPort: setting(optionalPort, {
+        env: 'GATEWAY_METRICS_PORT',
+        description:
+          'Port of that listener (Prometheus uses 9464 by convention; 0 picks a free one). Unset: no separate listener.',
+      }),
+      publicMetrics: setting(flag.default(false), {
+        env: 'GATEWAY_PUBLIC_METRICS',
+        description:
+          'Also serve metrics at /_gateway/metrics on the main port, which nginx exposes unless told otherwise.',
+      }),
+    })
     .prefault({}),
 });
 

@@ -2,5 +2,10 @@ export { createBackstop, type Backstop } from './backstop.js';
 export { decide, type Decision, type DecisionSettings, type NavigationFacts } from './decide.js';
 export { locationWithToken, tokenParameters } from './location.js';
 export { decodeMarker, encodeMarker, markerSubject, type Marker } from './marker.js';
-export { createInjectMiddleware, type InjectDependencies } from './middleware.js';
+export {
+  createInjectMiddleware,
+  type DecisionObserver,
+  type DecisionRecord,
+  type InjectDependencies,
+} from './middleware.js';
 export { isPageNavigation, readRoomPath, roomNode } from './room-page.js';

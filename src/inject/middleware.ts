@@ -1,8 +1,9 @@
+import type { ServerResponse } from 'node:http';
 import cookieParser from 'cookie-parser';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config/index.js';
-import { GatewayError } from '../errors.js';
-import type { Identity, IdentityReader, IdentityReading } from '../identity/index.js';
+import { GatewayError, type GatewayErrorCode } from '../errors.js';
+import type { GuestReason, Identity, IdentityReader, IdentityReading } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import {
   buildClaims,
@@ -25,12 +26,34 @@ import { isPageNavigation, readRoomPath } from './room-page.js';
 
 export interface InjectDependencies {
   config: Readonly<Config>;
-  logger: Logger;
   identity: IdentityReader;
   signer: TokenSigner;
   backstop: Backstop;
   /** Epoch seconds; read once per request. */
   clock: () => number;
+  observer: DecisionObserver;
+}
+
+/** A room page decision as it appears in the request's log line. */
+export interface DecisionRecord {
+  decision: Decision['outcome'];
+  reason: Decision['reason'];
+  room: string;
+  tenant?: string;
+  /** What the URL carried: absent, usable, foreign, or why it was unusable. */
+  presentedToken: string;
+  /** The holder's pseudonymous id; names and emails stay out of the info line. */
+  holder?: string;
+  guest?: GuestReason;
+  error?: GatewayErrorCode;
+}
+
+/** Receives each decision once it has been applied; the server turns it into logs and metrics. */
+export interface DecisionObserver {
+  /** A logger bound to this request's id. */
+  loggerFor(res: ServerResponse): Logger;
+  decided(res: ServerResponse, record: DecisionRecord): void;
+  tokenMinted(): void;
 }
 
 /**
@@ -38,7 +61,7 @@ export interface InjectDependencies {
  * to the proxy without being read further.
  */
 export function createInjectMiddleware(deps: InjectDependencies): RequestHandler {
-  const { config, logger } = deps;
+  const { config, observer } = deps;
   // Parsing only: the marker is verified in readMarkerCookie, which needs the signed value
   // as sent to try the secrets from before a rotation.
   const parseCookies = cookieParser();
@@ -83,29 +106,44 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     const holder = identity.kind === 'holder' ? identity.identity : undefined;
     const subject = holder ? markerSubject(holder.id, target) : '';
 
+    const log = observer.loggerFor(res);
     const presented = holder ? await checkToken(nav.rawQuery, holder, target, now) : ABSENT;
     const facts: NavigationFacts = {
       identity,
       token: tokenFact(presented),
-      marker: readMarker(req, now, subject),
+      marker: readMarker(req, log, now, subject),
       subject,
       unansweredRedirects: holder ? deps.backstop.count(subject, now) : 0,
       now,
     };
     const decision = decide(facts, config.inject);
-    logDecision(req, decision, target, identity, presented);
+    log.debug(
+      {
+        identity: identity.kind,
+        subjectDn: holder?.subjectDn,
+        serial: holder?.serial,
+        presentedToken: facts.token,
+        marker: facts.marker?.state,
+        unansweredRedirects: facts.unansweredRedirects,
+      },
+      'room page facts',
+    );
+    const record = decisionRecord(decision, target, identity, presented);
 
     switch (decision.outcome) {
       case 'refuse':
+        observer.decided(res, record);
         throw identity.kind === 'invalid'
           ? identity.error
           : new GatewayError('GUEST_REFUSED', 'This meeting needs a client certificate.');
       case 'redirect':
         await redirectWithToken(nav, holder as Identity, decision.marker, now);
+        observer.decided(res, record);
         return;
       case 'pass':
         if (decision.marker) setMarker(res, decision.marker);
         if (decision.reason === 'token-usable') deps.backstop.clear(subject);
+        observer.decided(res, record);
         nav.next();
         return;
     }
@@ -118,6 +156,7 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     now: number,
   ): Promise<void> {
     const token = await deps.signer.sign(buildClaims(holder, nav.target, config.token, now));
+    observer.tokenMinted();
     deps.backstop.record(marker.subject, now);
 
     setMarker(nav.res, marker);
@@ -158,23 +197,23 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
    * The marker of this holder and room, if the browser sent a usable one. Anything else is
    * handled as no marker; a forged, replayed or outdated one is logged at warn, never its value.
    */
-  function readMarker(req: Request, now: number, subject: string): Marker | undefined {
+  function readMarker(req: Request, log: Logger, now: number, subject: string): Marker | undefined {
     const cookie: unknown = req.cookies?.[config.inject.markerCookieName];
     if (cookie === undefined) return undefined;
 
     const reading = readMarkerCookie(typeof cookie === 'string' ? cookie : '', markerKeys, now);
     if (reading.kind === 'ignored') {
-      logger.warn({ reason: reading.reason, peer: req.socket.remoteAddress }, 'ignored a marker');
+      log.warn({ reason: reading.reason, peer: req.socket.remoteAddress }, 'ignored a marker');
       return undefined;
     }
 
     if (reading.marker.subject !== subject) {
       // The usual trace of moving from one room to another, not an attack.
-      logger.debug({ reason: 'marker-other-subject' }, 'ignored a marker for another room');
+      log.debug({ reason: 'marker-other-subject' }, 'ignored a marker for another room');
       return undefined;
     }
     if (reading.previousSecret) {
-      logger.debug({ reason: 'marker-previous-secret' }, 'accepted a marker of a previous secret');
+      log.debug({ reason: 'marker-previous-secret' }, 'accepted a marker of a previous secret');
     }
     return reading.marker;
   }
@@ -189,35 +228,25 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
       maxAge: markerMaxAgeSeconds * 1000,
     });
   }
+}
 
-  function logDecision(
-    req: Request,
-    decision: Decision,
-    target: RoomTarget,
-    identity: IdentityReading,
-    presented: PresentedToken,
-  ): void {
-    const fields = {
-      decision: decision.outcome,
-      reason: decision.reason,
-      // Not `token`: the logger redacts that name wherever it appears.
-      presentedToken: presented.kind === 'unusable' ? presented.reason : presented.kind,
-      room: target.room,
-      tenant: target.tenant,
-      holder: identity.kind === 'holder' ? identity.identity.id : undefined,
-      guest: identity.kind === 'guest' ? identity.reason : undefined,
-      error: identity.kind === 'invalid' ? identity.error.code : undefined,
-      peer: req.socket.remoteAddress,
-    };
-    if (decision.reason === 'loop-broken' || decision.reason === 'backstop') {
-      logger.warn(fields, 'broke a redirect loop: passing the room page without a token');
-    } else if (identity.kind === 'guest' && identity.reason === 'untrusted-peer') {
-      // Only nginx may send these; from anyone else they are an attempt to pose as a holder.
-      logger.warn(fields, 'ignored identity headers from a peer that is not a trusted proxy');
-    } else {
-      logger.info(fields, `room page: ${decision.outcome}`);
-    }
-  }
+function decisionRecord(
+  decision: Decision,
+  target: RoomTarget,
+  identity: IdentityReading,
+  presented: PresentedToken,
+): DecisionRecord {
+  return {
+    decision: decision.outcome,
+    reason: decision.reason,
+    // Not `token`: the logger redacts that name wherever it appears.
+    presentedToken: presented.kind === 'unusable' ? presented.reason : presented.kind,
+    room: target.room,
+    tenant: target.tenant,
+    holder: identity.kind === 'holder' ? identity.identity.id : undefined,
+    guest: identity.kind === 'guest' ? identity.reason : undefined,
+    error: identity.kind === 'invalid' ? identity.error.code : undefined,
+  };
 }
 
 const ABSENT: PresentedToken = { kind: 'absent' };

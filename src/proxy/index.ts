@@ -1,1 +1,6 @@
-export { createUpstreamProxy, type UpstreamOptions, type UpstreamProxy } from './upstream.js';
+export {
+  createUpstreamProxy,
+  isLongPoll,
+  type UpstreamOptions,
+  type UpstreamProxy,
+} from './upstream.js';

@@ -15,6 +15,10 @@ export interface UpstreamOptions {
   /** Removes identity headers from an outgoing request's header list. */
   isIdentityHeader(name: string): boolean;
   logger: Logger;
+  /** Told of every failed upstream request or websocket, with the error code. */
+  onError?(code: string): void;
+  /** Told of every websocket joined to the upstream, before any byte flows through it. */
+  onWebSocket?(client: Socket, upstream: Socket): void;
 }
 
 export interface UpstreamProxy {
@@ -31,6 +35,11 @@ const LONG_POLL = /^\/(?:[^/?]+\/)?http-bind(?:[/?]|$)/;
 
 const TIMED_OUT = 'UPSTREAM_TIMEOUT';
 
+/** Is this request target a BOSH long-poll, which Prosody may hold for up to a minute? */
+export function isLongPoll(url: string): boolean {
+  return LONG_POLL.test(url);
+}
+
 /**
  * Everything the gateway does not answer itself goes to Jitsi unchanged and streamed: method,
  * path, query, body, `Host`, `Authorization` and response headers. Only identity headers are
@@ -42,6 +51,8 @@ export function createUpstreamProxy(options: UpstreamOptions): UpstreamProxy {
   const agent = options.url.startsWith('https:')
     ? new HttpsAgent({ keepAlive: true })
     : new Agent({ keepAlive: true });
+  // The browser's socket for each upstream websocket socket, until the two are piped together.
+  const joined = new WeakMap<Socket, Socket>();
 
   const prepare = (proxyReq: ClientRequest, req: IncomingMessage): void => {
     for (const name of proxyReq.getHeaderNames()) {
@@ -69,8 +80,17 @@ export function createUpstreamProxy(options: UpstreamOptions): UpstreamProxy {
           proxyReq.destroy(Object.assign(new Error('upstream timed out'), { code: TIMED_OUT }));
         });
       },
-      proxyReqWs(proxyReq, req) {
+      proxyReqWs(proxyReq, req, socket) {
         prepare(proxyReq, req);
+        proxyReq.once('upgrade', (_res: IncomingMessage, upstream: Socket) => {
+          joined.set(upstream, socket as Socket);
+        });
+      },
+      // Emitted once http-proxy has piped the two sockets together. Reading them before that
+      // would take the upstream's first bytes away from the pipe.
+      open(upstream) {
+        const client = joined.get(upstream);
+        if (client) options.onWebSocket?.(client, upstream);
       },
       proxyRes(proxyRes, _req, res) {
         // The marker cookie set before proxying must survive the upstream's own Set-Cookie.
@@ -81,6 +101,7 @@ export function createUpstreamProxy(options: UpstreamOptions): UpstreamProxy {
       },
       error(error, req, target) {
         const code = (error as NodeJS.ErrnoException).code ?? 'ERROR';
+        options.onError?.(code);
         logger.warn(
           { reason: 'upstream-error', code, method: req.method, url: redactUrl(req.url ?? '') },
           'the upstream failed',

@@ -1,17 +1,28 @@
 import express, { type Express, type RequestHandler } from 'express';
+import type { Socket } from 'node:net';
 import type { Config } from '../config/index.js';
 import { createIdentityReader, type IdentityReader } from '../identity/index.js';
 import { createBackstop, createInjectMiddleware, type Backstop } from '../inject/index.js';
 import type { Logger } from '../log.js';
+import { createMetrics, type GatewayMetrics } from '../metrics/index.js';
 import { createUpstreamProxy, type UpstreamProxy } from '../proxy/index.js';
 import { createKeyServer, createSigner, loadKeys, type KeyServer } from '../token/index.js';
+import { createEndpoints, type GatewayEndpoints } from './endpoints.js';
 import { createErrorHandler } from './error-handler.js';
+import { createHealth } from './health.js';
+import { createRequestObserver, type RequestObserver } from './request-log.js';
 
 export interface AppOptions {
   config: Readonly<Config>;
   logger: Logger;
   /** Epoch seconds; tests pass a fixed clock. */
   clock?: () => number;
+  /** Kept across reloads so that counters do not reset; a fresh registry when left out. */
+  metrics?: GatewayMetrics;
+  /** Readiness turns false while the server shuts down. */
+  isDraining?: () => boolean;
+  /** Told of every websocket joined to the upstream (the server closes them at shutdown). */
+  onWebSocket?(client: Socket, upstream: Socket): void;
 }
 
 export interface Gateway {
@@ -19,6 +30,10 @@ export interface Gateway {
   proxy: UpstreamProxy;
   identity: IdentityReader;
   backstop: Backstop;
+  config: Readonly<Config>;
+  metrics: GatewayMetrics;
+  observer: RequestObserver;
+  endpoints: GatewayEndpoints;
 }
 
 const systemClock = (): number => Math.floor(Date.now() / 1000);
@@ -26,13 +41,16 @@ const systemClock = (): number => Math.floor(Date.now() / 1000);
 /**
  * The gateway's request pipeline, in its fixed order:
  * 1. the public keys are served under their own path, which is never a room and never proxied;
- * 2. room page navigations are read and may be redirected or refused (inject);
- * 3. everything else, and every passed navigation, goes to Jitsi (proxy);
- * 4. errors become short pages.
- * Keys are imported here, once, so that a bad key stops the start.
+ * 2. the gateway's own paths under /_gateway/ (health, metrics) are answered here;
+ * 3. every other request is observed: one log line and its metrics when it completes;
+ * 4. room page navigations are read and may be redirected or refused (inject);
+ * 5. everything else, and every passed navigation, goes to Jitsi (proxy);
+ * 6. errors become short pages.
+ * Keys are imported here, once, so that a bad key stops the start (or is refused on reload).
  */
 export function createGateway(options: AppOptions): Gateway {
   const { config, logger } = options;
+  const metrics = options.metrics ?? createMetrics();
   const identity = createIdentityReader(config.identity);
   const backstop = createBackstop(
     config.inject.backstopWindowSeconds,
@@ -48,6 +66,23 @@ export function createGateway(options: AppOptions): Gateway {
     isTrustedPeer: (peer) => identity.isTrustedPeer(peer),
     isIdentityHeader: (name) => identity.isIdentityHeader(name),
     logger,
+    onError: (code) => metrics.upstreamFailed(code),
+    onWebSocket: options.onWebSocket,
+  });
+  const observer = createRequestObserver({
+    logger,
+    metrics,
+    accessLogLevel: config.server.accessLogLevel,
+  });
+  const endpoints = createEndpoints({
+    health: createHealth({
+      upstreamUrl: config.upstream.url,
+      signer,
+      isDraining: options.isDraining ?? (() => false),
+    }),
+    metrics,
+    logger,
+    publicMetrics: config.server.publicMetrics,
   });
 
   const app = express();
@@ -55,20 +90,25 @@ export function createGateway(options: AppOptions): Gateway {
   app.disable('etag');
   app.set('trust proxy', false);
   app.use(serveKeys(keyServer));
+  app.use((req, res, next) => {
+    if (endpoints.handlePublic(req, res)) return;
+    observer.begin(req, res);
+    next();
+  });
   app.use(
     createInjectMiddleware({
       config,
-      logger,
       identity,
       signer,
       backstop,
       clock: options.clock ?? systemClock,
+      observer,
     }),
   );
   app.use(proxy.handle);
   app.use(createErrorHandler(logger));
 
-  return { app, proxy, identity, backstop };
+  return { app, proxy, identity, backstop, config, metrics, observer, endpoints };
 }
 
 function serveKeys(keyServer: KeyServer): RequestHandler {

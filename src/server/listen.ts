@@ -3,16 +3,33 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
+import { createMetrics, type GatewayMetrics } from '../metrics/index.js';
 import { createGateway, type Gateway } from './app.js';
 import { answerClientError } from './client-error.js';
+import { isGatewayPath } from './endpoints.js';
 import { limitConnectionsPerPeer, serverOptions } from './limits.js';
+import { createReloadableHandler } from './reload.js';
+import { shutDown, type ShutdownReport } from './shutdown.js';
+import { createWebSocketRegistry } from './websockets.js';
 
-export interface RunningGateway extends Gateway {
+export interface RunningGateway {
   server: Server;
   port: number;
   /** `http://host:port`, for tests and the startup log. */
   url: string;
-  close(): Promise<void>;
+  /** `http://host:port/metrics` of the separate metrics listener, when there is one. */
+  metricsUrl?: string;
+  metrics: GatewayMetrics;
+  /** The gateway answering new requests; a reload replaces it. */
+  current(): Gateway;
+  /**
+   * Builds a gateway from `config` and swaps it in without dropping a connection. Throws (and
+   * keeps the current one) when the new gateway cannot be built, e.g. for an unusable key.
+   * Returns the settings that changed but need a restart: the listen addresses.
+   */
+  reload(config: Readonly<Config>): { notApplied: string[] };
+  /** Graceful stop (see shutDown); the grace defaults to `server.shutdownGraceSeconds`. */
+  close(options?: { graceSeconds?: number }): Promise<ShutdownReport>;
 }
 
 export interface StartOptions {
@@ -21,29 +38,119 @@ export interface StartOptions {
   clock?: () => number;
 }
 
+/** Settings read only when the listeners are bound. */
+const LISTEN_SETTINGS = [
+  ['listen.host', (config: Readonly<Config>) => config.listen.host],
+  ['listen.port', (config: Readonly<Config>) => config.listen.port],
+  ['server.metricsHost', (config: Readonly<Config>) => config.server.metricsHost],
+  ['server.metricsPort', (config: Readonly<Config>) => config.server.metricsPort],
+] as const;
+
 /**
- * Binds the listen address and wires websocket upgrades to the proxy explicitly: a Jitsi client
- * reconnecting to a restarted gateway sends a websocket before any plain request.
+ * Binds the listen address (and the metrics listener, when configured) and wires websocket
+ * upgrades to the proxy explicitly: a Jitsi client reconnecting to a restarted gateway sends a
+ * websocket before any plain request.
  */
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
-  const gateway = createGateway(options);
+  const metrics = createMetrics();
+  const websockets = createWebSocketRegistry(metrics);
+  let draining = false;
+  const build = (config: Readonly<Config>): Gateway =>
+    createGateway({
+      ...options,
+      config,
+      metrics,
+      isDraining: () => draining,
+      onWebSocket: (client, upstream) => websockets.track(client, upstream),
+    });
+
+  const handler = createReloadableHandler(build(options.config), () => {
+    // A keep-alive connection whose response just ended would otherwise hold the stop up.
+    if (draining) setImmediate(() => server.closeIdleConnections());
+  });
+  // Limits are bound with the server; like the listen address, they need a restart to change.
   const { limits } = options.config;
-  const server = createServer(serverOptions(limits), gateway.app);
+  const server = createServer(serverOptions(limits), (req, res) => handler.handle(req, res));
   limitConnectionsPerPeer(server, {
     maxPerPeer: limits.maxConnectionsPerPeer,
-    isExempt: (peer) => gateway.identity.isTrustedPeer(peer),
+    isExempt: (peer) => handler.current().identity.isTrustedPeer(peer),
     logger: options.logger,
   });
   // Upgraded sockets leave the server's connection list; keep them to close them at shutdown.
   const upgraded = new Set<Duplex>();
   server.on('upgrade', (req, socket, head) => {
+    // A browser that resets the connection must not take the process down with an 'error'.
+    socket.on('error', () => socket.destroy());
+    if (draining || isGatewayPath(req.url ?? '/')) {
+      const status = draining ? '503 Service Unavailable' : '404 Not Found';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
     upgraded.add(socket);
     socket.once('close', () => upgraded.delete(socket));
+    const gateway = handler.current();
+    gateway.observer.beginUpgrade(req, socket);
     gateway.proxy.upgrade(req, socket as Socket, head);
   });
   server.on('clientError', answerClientError);
 
-  const { host, port } = options.config.listen;
+  const { config } = options;
+  const address = await bind(server, config.listen.host, config.listen.port);
+  let metricsServer: Server | undefined;
+  let metricsUrl: string | undefined;
+  if (config.server.metricsPort !== undefined) {
+    metricsServer = createServer((req, res) =>
+      handler.current().endpoints.handleInternal(req, res),
+    );
+    try {
+      const bound = await bind(metricsServer, config.server.metricsHost, config.server.metricsPort);
+      metricsUrl = `${bound.url}/metrics`;
+    } catch (error) {
+      server.close();
+      throw error;
+    }
+  }
+
+  let closing: Promise<ShutdownReport> | undefined;
+  return {
+    server,
+    port: address.port,
+    url: address.url,
+    metricsUrl,
+    metrics,
+    current: () => handler.current(),
+    reload(next) {
+      const before = handler.current().config;
+      let gateway: Gateway;
+      try {
+        gateway = build(next);
+      } catch (error) {
+        metrics.configReloaded('rejected');
+        throw error;
+      }
+      handler.swap(gateway);
+      metrics.configReloaded('applied');
+      return {
+        notApplied: LISTEN_SETTINGS.filter(([, read]) => read(before) !== read(next)).map(
+          ([key]) => key,
+        ),
+      };
+    },
+    close(closeOptions = {}) {
+      draining = true;
+      const graceSeconds =
+        closeOptions.graceSeconds ?? handler.current().config.server.shutdownGraceSeconds;
+      closing ??= shutDown({ server, metricsServer, handler, websockets, upgraded }, graceSeconds);
+      return closing;
+    },
+  };
+}
+
+async function bind(
+  server: Server,
+  host: string,
+  port: number,
+): Promise<{ port: number; url: string }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -53,21 +160,5 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   });
   const address = server.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-
-  return {
-    ...gateway,
-    server,
-    port: address.port,
-    url: `http://${hostForUrl}:${address.port}`,
-    close: () => closeServer(server, gateway, upgraded),
-  };
-}
-
-function closeServer(server: Server, gateway: Gateway, upgraded: Set<Duplex>): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-    for (const socket of upgraded) socket.destroy();
-    gateway.proxy.close();
-  });
+  return { port: address.port, url: `http://${hostForUrl}:${address.port}` };
 }
