@@ -1,5 +1,7 @@
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
+// The rules language alone: the rules engine reads identities, and config stays below identity.
+import { ruleListSchema } from '../rules/schema.js';
 
 /**
  * Every setting the gateway has: its type, default, environment variable and meaning.
@@ -204,6 +206,34 @@ export const configSchema = z.strictObject({
         env: 'GATEWAY_BACKSTOP_MAX_ENTRIES',
         description:
           'Holder-and-room pairs the backstop remembers at most; the oldest are forgotten first.',
+      }),
+      tokenPlacement: setting(z.enum(['query', 'fragment']).default('query'), {
+        env: 'GATEWAY_TOKEN_PLACEMENT',
+        description:
+          'Where the redirect puts the token: the `jwt` query parameter, or the fragment (`#jwt="…"`), which never reaches server logs but replaces fragment config overrides.',
+      }),
+      tokenEndpointPath: setting(
+        z
+          .string()
+          .regex(
+            /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*){2,}$/,
+            'must be a path of two or more segments such as /_gateway/token-auth',
+          )
+          .default('/_gateway/token-auth'),
+        {
+          env: 'GATEWAY_TOKEN_ENDPOINT_PATH',
+          description:
+            "Path of the token endpoint for Jitsi's `tokenAuthUrl` (`TOKEN_AUTH_URL`): it redirects a holder back to the room with a fresh token.",
+        },
+      ),
+    })
+    .prefault({}),
+  rules: z
+    .strictObject({
+      list: setting(ruleListSchema.default([]), {
+        env: 'GATEWAY_RULES',
+        description:
+          'Rules that turn certificate facts into claims or refuse a holder (see "Rules: from certificate to claims"). JSON text in the environment.',
       }),
     })
     .prefault({}),

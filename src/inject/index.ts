@@ -4,3 +4,4 @@ export { locationWithToken, tokenParameters } from './location.js';
 export { decodeMarker, encodeMarker, markerSubject, type Marker } from './marker.js';
 export { createInjectMiddleware, type InjectDependencies } from './middleware.js';
 export { isPageNavigation, readRoomPath, roomNode } from './room-page.js';
+export { createTokenEndpoint } from './token-endpoint.js';

@@ -7,8 +7,10 @@ import type { Logger } from '../log.js';
 import { buildClaims, type RoomTarget, type TokenSigner } from '../token/index.js';
 import type { Backstop } from './backstop.js';
 import { decide, type Decision, type NavigationFacts } from './decide.js';
-import { locationWithToken, tokenParameters } from './location.js';
-import { decodeMarker, encodeMarker, markerSubject, type Marker } from './marker.js';
+import { sendTokenRedirect, setMarkerCookie } from './handover.js';
+import { ruleHolder } from './holder.js';
+import { tokenParameters } from './location.js';
+import { decodeMarker, markerSubject, type Marker } from './marker.js';
 import { isPageNavigation, readRoomPath } from './room-page.js';
 
 export interface InjectDependencies {
@@ -54,7 +56,8 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     const { req, res, target } = nav;
     const now = deps.clock();
     const identity = deps.identity.read(req.socket.remoteAddress, req.headersDistinct);
-    const holder = identity.kind === 'holder' ? identity.identity : undefined;
+    const holder =
+      identity.kind === 'holder' ? applyRules(req, identity.identity, target) : undefined;
     const subject = holder ? markerSubject(holder.id, target) : '';
 
     const facts: NavigationFacts = {
@@ -77,7 +80,7 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
         await redirectWithToken(nav, holder as Identity, decision.marker, now);
         return;
       case 'pass':
-        if (decision.marker) setMarker(res, decision.marker);
+        if (decision.marker) setMarkerCookie(res, decision.marker, config);
         if (decision.reason === 'token-usable') deps.backstop.clear(subject);
         nav.next();
         return;
@@ -92,14 +95,22 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
   ): Promise<void> {
     const token = await deps.signer.sign(buildClaims(holder, nav.target, config.token, now));
     deps.backstop.record(marker.subject, now);
+    sendTokenRedirect(
+      nav.res,
+      { rawPath: nav.rawPath, rawQuery: nav.rawQuery, token, marker },
+      config,
+    );
+  }
 
-    setMarker(nav.res, marker);
-    nav.res.set({
-      Location: locationWithToken(nav.rawPath, nav.rawQuery, token),
-      'Cache-Control': 'no-store',
-      'Referrer-Policy': 'no-referrer',
-    });
-    nav.res.status(302).end();
+  /** The holder as the rules present them; a holder the rules refuse ends the request with 403. */
+  function applyRules(req: Request, identity: Identity, target: RoomTarget): Identity {
+    const ruled = ruleHolder(identity, config.rules.list, target);
+    if (ruled.kind === 'granted') return ruled.identity;
+
+    const fields = { decision: 'refuse', reason: 'holder-refused', rule: ruled.rule };
+    const where = { room: target.room, tenant: target.tenant, holder: identity.id };
+    logger.info({ ...fields, ...where, peer: req.socket.remoteAddress }, 'room page: refuse');
+    throw ruled.error;
   }
 
   /** Only a single `jwt` that we signed, for this room and holder, with time left, is kept. */
@@ -134,17 +145,6 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     return marker;
   }
 
-  function setMarker(res: Response, marker: Marker): void {
-    res.cookie(config.inject.markerCookieName, encodeMarker(marker), {
-      signed: true,
-      httpOnly: true,
-      secure: config.inject.secureCookie,
-      sameSite: 'lax',
-      path: '/',
-      maxAge: Math.max(config.token.lifetimeSeconds, config.inject.loopWindowSeconds) * 1000,
-    });
-  }
-
   function logDecision(
     req: Request,
     decision: Decision,
@@ -161,7 +161,11 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
       error: identity.kind === 'invalid' ? identity.error.code : undefined,
       peer: req.socket.remoteAddress,
     };
-    if (decision.reason === 'loop-broken' || decision.reason === 'backstop') {
+    // With the token in the fragment, the gateway never sees it arrive: the tokenless visit
+    // right after a redirect is how every hand-over looks, so it is no warning there.
+    if (decision.reason === 'loop-broken' && config.inject.tokenPlacement === 'fragment') {
+      logger.info({ ...fields, reason: 'fragment-handover' }, 'room page: pass');
+    } else if (decision.reason === 'loop-broken' || decision.reason === 'backstop') {
       logger.warn(fields, 'broke a redirect loop: passing the room page without a token');
     } else {
       logger.info(fields, `room page: ${decision.outcome}`);

@@ -1,7 +1,12 @@
 import express, { type Express } from 'express';
 import type { Config } from '../config/index.js';
 import { createIdentityReader, type IdentityReader } from '../identity/index.js';
-import { createBackstop, createInjectMiddleware, type Backstop } from '../inject/index.js';
+import {
+  createBackstop,
+  createInjectMiddleware,
+  createTokenEndpoint,
+  type Backstop,
+} from '../inject/index.js';
 import type { Logger } from '../log.js';
 import { createUpstreamProxy, type UpstreamProxy } from '../proxy/index.js';
 import { createSigner } from '../token/index.js';
@@ -25,6 +30,7 @@ const systemClock = (): number => Math.floor(Date.now() / 1000);
 
 /**
  * The gateway's request pipeline, in its fixed order:
+ * 0. the token endpoint for Jitsi's `tokenAuthUrl` answers its own path;
  * 1. room page navigations are read and may be redirected or refused (inject);
  * 2. everything else, and every passed navigation, goes to Jitsi (proxy);
  * 3. errors become short pages.
@@ -51,16 +57,16 @@ export function createGateway(options: AppOptions): Gateway {
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('trust proxy', false);
-  app.use(
-    createInjectMiddleware({
-      config,
-      logger,
-      identity,
-      signer,
-      backstop,
-      clock: options.clock ?? systemClock,
-    }),
-  );
+  const injectDependencies = {
+    config,
+    logger,
+    identity,
+    signer,
+    backstop,
+    clock: options.clock ?? systemClock,
+  };
+  app.use(createTokenEndpoint(injectDependencies));
+  app.use(createInjectMiddleware(injectDependencies));
   app.use(proxy.handle);
   app.use(createErrorHandler(logger));
 
