@@ -1,5 +1,7 @@
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
+// The rules language alone: the rules engine reads identities, and config stays below identity.
+import { ruleListSchema } from '../rules/schema.js';
 
 /**
  * Every setting the gateway has: its type, default, environment variable and meaning.
@@ -315,6 +317,25 @@ export const configSchema = z.strictObject({
         description:
           'End of the grace period for `inject.previousCookieSecrets`, as an ISO 8601 time (`2026-05-01T12:00:00Z`); required with them. Afterwards their markers are ignored.',
       }),
+      tokenPlacement: setting(z.enum(['query', 'fragment']).default('query'), {
+        env: 'GATEWAY_TOKEN_PLACEMENT',
+        description:
+          'Where the redirect puts the token: the `jwt` query parameter, or the fragment (`#jwt="…"`), which never reaches server logs but replaces fragment config overrides.',
+      }),
+      tokenEndpointPath: setting(
+        z
+          .string()
+          .regex(
+            /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*){2,}$/,
+            'must be a path of two or more segments such as /_gateway/token-auth',
+          )
+          .default('/_gateway/token-auth'),
+        {
+          env: 'GATEWAY_TOKEN_ENDPOINT_PATH',
+          description:
+            "Path of the token endpoint for Jitsi's `tokenAuthUrl` (`TOKEN_AUTH_URL`): it redirects a holder back to the room with a fresh token.",
+        },
+      ),
     })
     .superRefine(requireGraceEnd)
     .prefault({}),
@@ -380,6 +401,15 @@ export const configSchema = z.strictObject({
         env: 'GATEWAY_PUBLIC_METRICS',
         description:
           'Also serve metrics at /_gateway/metrics on the main port, which nginx exposes unless told otherwise.',
+      }),
+    })
+    .prefault({}),
+  rules: z
+    .strictObject({
+      list: setting(ruleListSchema.default([]), {
+        env: 'GATEWAY_RULES',
+        description:
+          'Rules that turn certificate facts into claims or refuse a holder (see "Rules: from certificate to claims"). JSON text in the environment.',
       }),
     })
     .prefault({}),

@@ -9,3 +9,4 @@ export {
   type InjectDependencies,
 } from './middleware.js';
 export { isPageNavigation, readRoomPath, roomNode } from './room-page.js';
+export { createTokenEndpoint } from './token-endpoint.js';

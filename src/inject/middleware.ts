@@ -14,18 +14,15 @@ import {
 } from '../token/index.js';
 import type { Backstop } from './backstop.js';
 import { decide, type Decision, type NavigationFacts } from './decide.js';
-import { locationWithToken, tokenParameters } from './location.js';
-import {
-  encodeMarker,
-  markerSubject,
-  readMarkerCookie,
-  type Marker,
-  type MarkerKeys,
-} from './marker.js';
+import { sendTokenRedirect, setMarkerCookie } from './handover.js';
+import { ruleHolder } from './holder.js';
+import { tokenParameters } from './location.js';
+import { markerSubject, readMarkerCookie, type Marker, type MarkerKeys } from './marker.js';
 import { isPageNavigation, readRoomPath } from './room-page.js';
 
 export interface InjectDependencies {
   config: Readonly<Config>;
+  logger: Logger;
   identity: IdentityReader;
   signer: TokenSigner;
   backstop: Backstop;
@@ -37,7 +34,9 @@ export interface InjectDependencies {
 /** A room page decision as it appears in the request's log line. */
 export interface DecisionRecord {
   decision: Decision['outcome'];
-  reason: Decision['reason'];
+  reason: Decision['reason'] | 'holder-refused' | 'fragment-handover';
+  /** Which rule refused a holder. */
+  rule?: number;
   room: string;
   tenant?: string;
   /** What the URL carried: absent, usable, foreign, or why it was unusable. */
@@ -65,15 +64,11 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
   // Parsing only: the marker is verified in readMarkerCookie, which needs the signed value
   // as sent to try the secrets from before a rotation.
   const parseCookies = cookieParser();
-  const markerMaxAgeSeconds = Math.max(
-    config.token.lifetimeSeconds,
-    config.inject.loopWindowSeconds,
-  );
   const markerKeys: MarkerKeys = {
     secret: config.inject.cookieSecret ?? '',
     previousSecrets: config.inject.previousCookieSecrets,
     previousUntil: epochSeconds(config.inject.previousCookieSecretsUntil),
-    maxAgeSeconds: markerMaxAgeSeconds,
+    maxAgeSeconds: Math.max(config.token.lifetimeSeconds, config.inject.loopWindowSeconds),
   };
 
   return (req, res, next) => {
@@ -103,7 +98,8 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     const { req, res, target } = nav;
     const now = deps.clock();
     const identity = deps.identity.read(req.socket.remoteAddress, req.headersDistinct);
-    const holder = identity.kind === 'holder' ? identity.identity : undefined;
+    const holder =
+      identity.kind === 'holder' ? applyRules(res, identity.identity, target) : undefined;
     const subject = holder ? markerSubject(holder.id, target) : '';
 
     const log = observer.loggerFor(res);
@@ -129,6 +125,11 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
       'room page facts',
     );
     const record = decisionRecord(decision, target, identity, presented);
+    // With the token in the fragment the gateway never sees it arrive: the tokenless visit right
+    // after a redirect is how every hand-over looks, so it is no loop there.
+    if (decision.reason === 'loop-broken' && config.inject.tokenPlacement === 'fragment') {
+      record.reason = 'fragment-handover';
+    }
 
     switch (decision.outcome) {
       case 'refuse':
@@ -141,7 +142,7 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
         observer.decided(res, record);
         return;
       case 'pass':
-        if (decision.marker) setMarker(res, decision.marker);
+        if (decision.marker) setMarkerCookie(res, decision.marker, config);
         if (decision.reason === 'token-usable') deps.backstop.clear(subject);
         observer.decided(res, record);
         nav.next();
@@ -158,14 +159,28 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     const token = await deps.signer.sign(buildClaims(holder, nav.target, config.token, now));
     observer.tokenMinted();
     deps.backstop.record(marker.subject, now);
+    sendTokenRedirect(
+      nav.res,
+      { rawPath: nav.rawPath, rawQuery: nav.rawQuery, token, marker },
+      config,
+    );
+  }
 
-    setMarker(nav.res, marker);
-    nav.res.set({
-      Location: locationWithToken(nav.rawPath, nav.rawQuery, token),
-      'Cache-Control': 'no-store',
-      'Referrer-Policy': 'no-referrer',
+  /** The holder as the rules present them; a holder the rules refuse ends the request with 403. */
+  function applyRules(res: Response, identity: Identity, target: RoomTarget): Identity {
+    const ruled = ruleHolder(identity, config.rules.list, target);
+    if (ruled.kind === 'granted') return ruled.identity;
+
+    observer.decided(res, {
+      decision: 'refuse',
+      reason: 'holder-refused',
+      rule: ruled.rule,
+      presentedToken: 'unread',
+      room: target.room,
+      tenant: target.tenant,
+      holder: identity.id,
     });
-    nav.res.status(302).end();
+    throw ruled.error;
   }
 
   /** Only a single `jwt` that we signed, for this room and holder, with time left, is kept. */
@@ -216,17 +231,6 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
       log.debug({ reason: 'marker-previous-secret' }, 'accepted a marker of a previous secret');
     }
     return reading.marker;
-  }
-
-  function setMarker(res: Response, marker: Marker): void {
-    res.cookie(config.inject.markerCookieName, encodeMarker(marker), {
-      signed: true,
-      httpOnly: true,
-      secure: config.inject.secureCookie,
-      sameSite: 'lax',
-      path: '/',
-      maxAge: markerMaxAgeSeconds * 1000,
-    });
   }
 }
 

@@ -2,7 +2,12 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Socket } from 'node:net';
 import type { Config } from '../config/index.js';
 import { createIdentityReader, type IdentityReader } from '../identity/index.js';
-import { createBackstop, createInjectMiddleware, type Backstop } from '../inject/index.js';
+import {
+  createBackstop,
+  createInjectMiddleware,
+  createTokenEndpoint,
+  type Backstop,
+} from '../inject/index.js';
 import type { Logger } from '../log.js';
 import { createMetrics, type GatewayMetrics } from '../metrics/index.js';
 import { createUpstreamProxy, type UpstreamProxy } from '../proxy/index.js';
@@ -41,11 +46,12 @@ const systemClock = (): number => Math.floor(Date.now() / 1000);
 /**
  * The gateway's request pipeline, in its fixed order:
  * 1. the public keys are served under their own path, which is never a room and never proxied;
- * 2. the gateway's own paths under /_gateway/ (health, metrics) are answered here;
- * 3. every other request is observed: one log line and its metrics when it completes;
- * 4. room page navigations are read and may be redirected or refused (inject);
- * 5. everything else, and every passed navigation, goes to Jitsi (proxy);
- * 6. errors become short pages.
+ * 2. the token endpoint for Jitsi's `tokenAuthUrl` answers its own path;
+ * 3. the gateway's own paths under /_gateway/ (health, metrics) are answered here;
+ * 4. every other request is observed: one log line and its metrics when it completes;
+ * 5. room page navigations are read and may be redirected or refused (inject);
+ * 6. everything else, and every passed navigation, goes to Jitsi (proxy);
+ * 7. errors become short pages.
  * Keys are imported here, once, so that a bad key stops the start (or is refused on reload).
  */
 export function createGateway(options: AppOptions): Gateway {
@@ -89,22 +95,23 @@ export function createGateway(options: AppOptions): Gateway {
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('trust proxy', false);
+  const injectDependencies = {
+    config,
+    logger,
+    identity,
+    signer,
+    backstop,
+    clock: options.clock ?? systemClock,
+    observer,
+  };
   app.use(serveKeys(keyServer));
+  app.use(createTokenEndpoint(injectDependencies));
   app.use((req, res, next) => {
     if (endpoints.handlePublic(req, res)) return;
     observer.begin(req, res);
     next();
   });
-  app.use(
-    createInjectMiddleware({
-      config,
-      identity,
-      signer,
-      backstop,
-      clock: options.clock ?? systemClock,
-      observer,
-    }),
-  );
+  app.use(createInjectMiddleware(injectDependencies));
   app.use(proxy.handle);
   app.use(createErrorHandler(logger));
 

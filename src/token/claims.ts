@@ -20,10 +20,31 @@ export interface ClaimSettings {
   roomClaim: 'exact' | '*';
 }
 
+/**
+ * Claims the configured rules add (src/rules). `moderator` and `affiliation` count only where
+ * Prosody loads `token_affiliation`; `features`, when present, is already a complete set.
+ */
+export interface ClaimExtras {
+  readonly moderator?: boolean;
+  readonly affiliation?: string;
+  readonly avatar?: string;
+  readonly group?: string;
+  readonly features?: Readonly<Record<string, boolean>>;
+}
+
 export interface JitsiUser {
   id: string;
   name: string;
   email?: string;
+  avatar?: string;
+  moderator?: boolean;
+  affiliation?: string;
+}
+
+export interface JitsiContext {
+  user: JitsiUser;
+  group?: string;
+  features?: Record<string, boolean>;
 }
 
 export interface JitsiClaims {
@@ -34,7 +55,7 @@ export interface JitsiClaims {
   iat: number;
   nbf: number;
   exp: number;
-  context: { user: JitsiUser };
+  context: JitsiContext;
   [claim: string]: unknown;
 }
 
@@ -46,13 +67,20 @@ export interface JitsiClaims {
  * room without a tenant, and the tenant (compared lower-cased) for `[tenant]room`.
  */
 export function buildClaims(
-  identity: Identity,
+  identity: Identity & { readonly extras?: ClaimExtras },
   target: RoomTarget,
   settings: ClaimSettings,
   now: number,
 ): JitsiClaims {
+  const { avatar, moderator, affiliation, group, features } = identity.extras ?? {};
   const user: JitsiUser = { id: identity.id, name: identity.name };
   if (identity.email !== undefined) user.email = identity.email;
+  if (avatar !== undefined) user.avatar = avatar;
+  if (moderator !== undefined) user.moderator = moderator;
+  if (affiliation !== undefined) user.affiliation = affiliation;
+  const context: JitsiContext = { user };
+  if (group !== undefined) context.group = group;
+  if (features !== undefined) context.features = { ...features };
 
   return {
     iss: settings.appId,
@@ -62,6 +90,6 @@ export function buildClaims(
     iat: now,
     nbf: now - settings.clockSkewSeconds,
     exp: now + settings.lifetimeSeconds,
-    context: { user },
+    context,
   };
 }

@@ -1,0 +1,69 @@
+import type { Response } from 'express';
+import type { Config } from '../config/index.js';
+import { locationWithToken } from './location.js';
+import { encodeMarker, type Marker } from './marker.js';
+
+export type TokenPlacement = Config['inject']['tokenPlacement'];
+
+export interface HandOver {
+  /** The raw path of a room page, already checked to be one: the result stays on this site. */
+  rawPath: string;
+  rawQuery: string;
+  token: string;
+  marker: Marker;
+}
+
+/**
+ * Answers 302 to the room page with the token, the marker that records the redirect, and
+ * headers that keep the URL out of caches and referrers.
+ */
+export function sendTokenRedirect(res: Response, handOver: HandOver, config: Readonly<Config>) {
+  const { rawPath, rawQuery, token, marker } = handOver;
+  setMarkerCookie(res, marker, config);
+  res.set({
+    Location: tokenLocation(rawPath, rawQuery, token, config.inject.tokenPlacement),
+    'Cache-Control': 'no-store',
+    'Referrer-Policy': 'no-referrer',
+  });
+  res.status(302).end();
+}
+
+/**
+ * The site-relative `Location` that carries the token in the query (`jwt=`) or in the fragment.
+ * Jitsi reads `#jwt=` first, as a JSON value, then the `jwt` query parameter
+ * (parseJWTFromURLParams in jitsi-meet's react/features/base/jwt/functions.ts). A fragment never
+ * reaches a server log, but a `Location` with one replaces the fragment the browser had.
+ */
+export function tokenLocation(
+  rawPath: string,
+  rawQuery: string,
+  token: string,
+  placement: TokenPlacement,
+): string {
+  if (placement === 'query') return locationWithToken(rawPath, rawQuery, token);
+
+  const kept = rawQuery.split('&').filter((part) => part !== '' && !isTokenParameter(part));
+  const query = kept.length === 0 ? '' : `?${kept.join('&')}`;
+  return `${rawPath}${query}#jwt=${encodeURIComponent(JSON.stringify(token))}`;
+}
+
+export function setMarkerCookie(res: Response, marker: Marker, config: Readonly<Config>): void {
+  res.cookie(config.inject.markerCookieName, encodeMarker(marker), {
+    signed: true,
+    httpOnly: true,
+    secure: config.inject.secureCookie,
+    sameSite: 'lax',
+    path: '/',
+    maxAge: Math.max(config.token.lifetimeSeconds, config.inject.loopWindowSeconds) * 1000,
+  });
+}
+
+/** A stale `jwt` in the query would only confuse: the client prefers the fragment anyway. */
+function isTokenParameter(part: string): boolean {
+  const name = part.split('=', 1)[0] as string;
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' ')) === 'jwt';
+  } catch {
+    return false;
+  }
+}
