@@ -2,7 +2,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { constants, watch } from 'node:fs';
 import { access, chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:tls';
@@ -76,16 +76,20 @@ function findNginx(): Promise<NginxBinary> {
   return binaryLookup;
 }
 
-function freePort(): Promise<number> {
+function listenOnFreePort(): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.listen(0, '127.0.0.1', () => resolve(server));
   });
+}
+
+/** Two different free ports: both probes hold their port until each has one. */
+async function freePorts(): Promise<NginxPorts> {
+  const servers = await Promise.all([listenOnFreePort(), listenOnFreePort()]);
+  const [port, httpPort] = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return { port: port as number, httpPort: httpPort as number };
 }
 
 interface ConfigInput extends StartNginxOptions {
@@ -94,8 +98,12 @@ interface ConfigInput extends StartNginxOptions {
   readonly binary: NginxBinary;
 }
 
-function renderConfig(input: ConfigInput): string {
-  const { dir, port, pki, gatewayPort, verifyClient, binary } = input;
+/**
+ * Everything outside `http { }`, and the start of it: pid, logs and temp folders inside `dir`,
+ * so that nginx runs without root and touches nothing of the system's. `http` is appended as
+ * the rest of the `http { }` block.
+ */
+function mainConfig(dir: string, binary: NginxBinary, http: string): string {
   const tempPaths = TEMP_PATH_MODULES.filter(
     (name) => !binary.configureArguments.includes(`--without-http_${name}_module`),
   ).map((name) => `  ${name}_temp_path ${join(dir, `${name}_temp`)};`);
@@ -115,7 +123,18 @@ http {
 ${tempPaths.join('\n')}
   default_type application/octet-stream;
 
-  # https://nginx.org/en/docs/http/websocket.html
+${http}
+}
+`;
+}
+
+function renderConfig(input: ConfigInput): string {
+  const { dir, port, pki, gatewayPort, verifyClient, binary } = input;
+
+  return mainConfig(
+    dir,
+    binary,
+    `  # https://nginx.org/en/docs/http/websocket.html
   map $http_upgrade $connection_upgrade {
     default upgrade;
     '' close;
@@ -154,9 +173,8 @@ ${tempPaths.join('\n')}
       proxy_send_timeout 3600s;
 ${input.extraLocationDirectives ?? ''}
     }
-  }
-}
-`;
+  }`,
+  );
 }
 
 class NginxExited extends Error {
@@ -182,6 +200,11 @@ function waitForPidFile(dir: string, child: ChildProcess, stderr: () => string):
     // 'close' rather than 'exit': by then all of nginx's stderr has been read.
     child.once('close', onExit);
     child.once('error', onError);
+    // On a busy machine nginx can write its pid file before the watch above begins.
+    access(join(dir, 'nginx.pid')).then(
+      () => finish(() => resolve()),
+      () => undefined,
+    );
   });
 }
 
@@ -207,19 +230,28 @@ function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
-interface Started {
-  readonly child: ChildProcess;
+/** The ports picked for one start: TLS on `port`; `httpPort` is free for a plain HTTP listener. */
+export interface NginxPorts {
   readonly port: number;
+  readonly httpPort: number;
 }
 
-async function startOnFreePort(options: StartNginxOptions, dir: string): Promise<Started> {
+/** Writes the whole nginx.conf for one attempt, once the folder and the ports are known. */
+type RenderConfig = (dir: string, ports: NginxPorts, binary: NginxBinary) => string;
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly ports: NginxPorts;
+}
+
+async function startOnFreePorts(pki: Pki, dir: string, render: RenderConfig): Promise<Started> {
   const binary = await findNginx();
   const configPath = join(dir, 'nginx.conf');
   const errorLogPath = join(dir, 'error.log');
 
   for (let attempt = 1; ; attempt += 1) {
-    const port = await freePort();
-    await writeFile(configPath, renderConfig({ ...options, dir, port, binary }));
+    const ports = await freePorts();
+    await writeFile(configPath, render(dir, ports, binary));
     const args = ['-p', `${dir}/`, '-c', configPath, '-e', errorLogPath, '-g', 'daemon off;'];
     const child = spawn(binary.path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -227,8 +259,8 @@ async function startOnFreePort(options: StartNginxOptions, dir: string): Promise
 
     try {
       await waitForPidFile(dir, child, () => stderr);
-      await waitForTls(port, options.pki);
-      return { child, port };
+      await waitForTls(ports.port, pki);
+      return { child, ports };
     } catch (error) {
       await stopProcess(child);
       // Another process took the port between our probe and nginx's bind: pick another.
@@ -238,26 +270,25 @@ async function startOnFreePort(options: StartNginxOptions, dir: string): Promise
   }
 }
 
-/**
- * Starts nginx with TLS on a free port of 127.0.0.1, client certificates checked against the
- * test CA, and `location /` proxying to the gateway port with the production X-SSL-* headers.
- * Resolves once a TLS handshake succeeds; rejects with nginx's own error when it cannot start,
- * or with "nginx is not installed" when there is no nginx binary.
- */
-export async function startNginx(options: StartNginxOptions): Promise<RunningNginx> {
+interface Launched {
+  readonly nginx: RunningNginx;
+  readonly ports: NginxPorts;
+}
+
+async function launch(pki: Pki, render: RenderConfig): Promise<Launched> {
   const dir = await mkdtemp(join(tmpdir(), 'jcg-nginx-'));
   // When tests run as root, nginx's workers run as nobody and must reach their temp folders.
   await chmod(dir, 0o755);
 
   let started: Started;
   try {
-    started = await startOnFreePort(options, dir);
+    started = await startOnFreePorts(pki, dir, render);
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
 
-  const { child, port } = started;
+  const { child, ports } = started;
   // Should the test process exit without calling stop(), nginx must not outlive it.
   const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
@@ -272,12 +303,54 @@ export async function startNginx(options: StartNginxOptions): Promise<RunningNgi
     return stopping;
   };
 
-  return {
-    port,
-    origin: `https://127.0.0.1:${port}`,
-    pki: options.pki,
+  const nginx: RunningNginx = {
+    port: ports.port,
+    origin: `https://127.0.0.1:${ports.port}`,
+    pki,
     dir,
     errorLogPath: join(dir, 'error.log'),
     stop,
   };
+  return { nginx, ports };
+}
+
+/**
+ * Starts nginx with TLS on a free port of 127.0.0.1, client certificates checked against the
+ * test CA, and `location /` proxying to the gateway port with the production X-SSL-* headers.
+ * Resolves once a TLS handshake succeeds; rejects with nginx's own error when it cannot start,
+ * or with "nginx is not installed" when there is no nginx binary.
+ */
+export async function startNginx(options: StartNginxOptions): Promise<RunningNginx> {
+  const render: RenderConfig = (dir, { port }, binary) =>
+    renderConfig({ ...options, dir, port, binary });
+  const { nginx } = await launch(options.pki, render);
+  return nginx;
+}
+
+export interface StartNginxSiteOptions {
+  readonly pki: Pki;
+  /**
+   * Returns a site as nginx includes it inside `http { }` (maps, upstreams, server blocks), for
+   * this start's folder and ports. Its TLS server must listen on `127.0.0.1:<port>` with the
+   * test PKI's server certificate, or the start fails.
+   */
+  readonly renderSite: (dir: string, ports: NginxPorts) => string;
+}
+
+export interface RunningNginxSite extends RunningNginx {
+  /** The port given to the site for plain HTTP. */
+  readonly httpPort: number;
+}
+
+/**
+ * Starts nginx with a site written elsewhere (such as a deployment example) inside a test's
+ * own main configuration: pid, error log, temp folders, and a default access log (the
+ * combined format, which logs the whole request line) at `<dir>/access.log` for any server
+ * that names none. Resolves and rejects as `startNginx` does.
+ */
+export async function startNginxSite(options: StartNginxSiteOptions): Promise<RunningNginxSite> {
+  const render: RenderConfig = (dir, ports, binary) =>
+    mainConfig(dir, binary, options.renderSite(dir, ports));
+  const { nginx, ports } = await launch(options.pki, render);
+  return { ...nginx, httpPort: ports.httpPort };
 }
