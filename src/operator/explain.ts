@@ -34,7 +34,6 @@ export interface ExplainInput {
 }
 
 /** The signer's algorithm (token/sign.ts); Prosody refuses any other than the one it is set to. */
-const EXPECTED_ALGORITHM = 'HS256';
 
 type Json = Record<string, unknown>;
 
@@ -44,7 +43,7 @@ export async function explainToken(input: ExplainInput): Promise<Explanation> {
   if (typeof decoded === 'string') return finish([fail('token', decoded)]);
 
   const { header, payload } = decoded;
-  const headerChecks = [checkTyp(header.typ), checkAlg(header.alg)];
+  const headerChecks = [checkTyp(header.typ), checkAlg(header.alg, input.signer.algorithm)];
   const checks = [
     ...headerChecks,
     await checkSignature(input, payload, headerChecks),
@@ -88,10 +87,10 @@ function checkTyp(typ: unknown): Check {
     : fail('header typ', `is ${show(typ)}; Prosody accepts only "JWT"`);
 }
 
-function checkAlg(alg: unknown): Check {
-  return alg === EXPECTED_ALGORITHM
+function checkAlg(alg: unknown, expected: string): Check {
+  return alg === expected
     ? ok('header alg', `${show(alg)}, the configured algorithm`)
-    : fail('header alg', `is ${show(alg)}; the deployment verifies ${EXPECTED_ALGORITHM}`);
+    : fail('header alg', `is ${show(alg)}; the deployment verifies ${expected}`);
 }
 
 /**
