@@ -25,7 +25,7 @@ export interface StartOptions {
  */
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const gateway = createGateway(options);
-  const server = createServer(gateway.app);
+  const server = createServer(gateway.handleRequest);
   // Upgraded sockets leave the server's connection list; keep them to close them at shutdown.
   const upgraded = new Set<Duplex>();
   server.on('upgrade', (req, socket, head) => {
