@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { GatewayError } from '../errors.js';
 import type { JitsiClaims } from './claims.js';
@@ -16,7 +17,8 @@ export interface TokenSigner {
 /** Imports the shared app secret once; Prosody uses it as raw bytes, so do we. */
 export function createSigner(secret: string): TokenSigner {
   if (secret.length === 0) throw new GatewayError('KEY_INVALID', 'token.secret: is empty');
-  const key = new TextEncoder().encode(secret);
+  // A key object, unlike raw bytes, is imported by jose once and not again at every token.
+  const key = createSecretKey(new TextEncoder().encode(secret));
 
   return {
     sign(claims) {

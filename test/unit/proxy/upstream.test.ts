@@ -228,7 +228,7 @@ describe('passing HTTP requests to the upstream', () => {
   });
 
   it('waits for a BOSH long-poll past the ordinary timeout', async () => {
-    const upstream = await startUpstream((req, res) => {
+    const upstream = await startUpstream((_req, res) => {
       setTimeout(() => res.end('<body/>'), 400);
     });
     const proxy = await startProxy(upstream.url, {
