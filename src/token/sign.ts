@@ -1,4 +1,4 @@
-import { createSecretKey } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { GatewayError } from '../errors.js';
 import type { JitsiClaims } from './claims.js';
@@ -17,18 +17,25 @@ export interface TokenSigner {
 /** Imports the shared app secret once; Prosody uses it as raw bytes, so do we. */
 export function createSigner(secret: string): TokenSigner {
   if (secret.length === 0) throw new GatewayError('KEY_INVALID', 'token.secret: is empty');
-  // A key object, unlike raw bytes, is imported by jose once and not again at every token.
-  const key = createSecretKey(new TextEncoder().encode(secret));
+  // jose imports raw bytes (and secret key objects) again for every token; a CryptoKey it uses
+  // as it is. Importing raw HMAC key bytes cannot fail, so nothing is left for the first token.
+  const key = webcrypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(secret),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign', 'verify'],
+  );
 
   return {
-    sign(claims) {
+    async sign(claims) {
       // Prosody requires typ "JWT"; jose leaves typ out unless told.
-      return new SignJWT(claims).setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' }).sign(key);
+      return new SignJWT(claims).setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' }).sign(await key);
     },
 
     async verify(token, now) {
       try {
-        const { payload } = await jwtVerify(token, key, {
+        const { payload } = await jwtVerify(token, await key, {
           algorithms: [ALGORITHM],
           typ: 'JWT',
           currentDate: new Date(now * 1000),
