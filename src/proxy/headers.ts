@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 
 /** What the proxy needs to know about identity and trust; it reads no header values itself. */
 export interface HeaderPolicy {
-  isTrustedPeer(peer: string | undefined): boolean;
+  isTrustedConnection(socket: Socket): boolean;
   /** Takes a lower-case header name. */
   isIdentityHeader(lowerName: string): boolean;
 }
@@ -38,6 +39,24 @@ const RESPONSE_HOP_BY_HOP = new Set([
 const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
 /**
+ * Whether a connection's peer is a trusted proxy, asked once per connection: the peer cannot
+ * change while it stays open, and a browser or nginx sends many requests on one.
+ */
+export function createPeerTrust(
+  isTrustedPeer: (peer: string | undefined) => boolean,
+): (socket: Socket) => boolean {
+  const known = new WeakMap<Socket, boolean>();
+  return (socket) => {
+    let trusted = known.get(socket);
+    if (trusted === undefined) {
+      trusted = isTrustedPeer(socket.remoteAddress);
+      known.set(socket, trusted);
+    }
+    return trusted;
+  };
+}
+
+/**
  * The headers of the request to the upstream, as a flat name/value list in arrival order: every
  * identity header is removed whoever sent it (strip first, then add our own), hop-by-hop headers
  * are dropped, and a peer that is not a trusted proxy gets its own address as
@@ -48,8 +67,7 @@ export function upstreamRequestHeaders(
   policy: HeaderPolicy,
   upgrade = false,
 ): string[] {
-  const peer = req.socket.remoteAddress;
-  const trusted = policy.isTrustedPeer(peer);
+  const trusted = policy.isTrustedConnection(req.socket);
   const raw = req.rawHeaders;
   const headers: string[] = [];
 
@@ -62,7 +80,9 @@ export function upstreamRequestHeaders(
     headers.push(name, raw[index + 1] as string);
   }
 
-  if (!trusted) headers.push('X-Forwarded-For', peer ?? '', 'X-Forwarded-Proto', 'http');
+  if (!trusted) {
+    headers.push('X-Forwarded-For', req.socket.remoteAddress ?? '', 'X-Forwarded-Proto', 'http');
+  }
   return headers;
 }
 

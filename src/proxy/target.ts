@@ -33,15 +33,23 @@ export function createUpstreamTarget(url: string): UpstreamTarget {
   // Reusing connections to the upstream is most of the cost of a proxied request.
   const options = { keepAlive: true, timeout: IDLE_CONNECTION_MS };
   const agent = secure ? new HttpsAgent(options) : new Agent(options);
-  const base = {
-    hostname: parsed.hostname.replace(/^\[|\]$/g, ''),
-    port: parsed.port || (secure ? 443 : 80),
-  };
+  const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
+  const port = parsed.port || (secure ? 443 : 80);
+  // A plain object literal: every static file pays for building these options.
+  const open = (request: UpstreamRequest, pooled: Agent | false): ClientRequest =>
+    send({
+      hostname,
+      port,
+      method: request.method,
+      path: request.path,
+      headers: request.headers,
+      agent: pooled,
+    });
 
   return {
     pathPrefix: parsed.pathname.replace(/\/+$/, ''),
-    send: (request) => send({ ...base, ...request, agent }),
-    sendAlone: (request) => send({ ...base, ...request, agent: false }),
+    send: (request) => open(request, agent),
+    sendAlone: (request) => open(request, false),
     close: () => agent.destroy(),
   };
 }

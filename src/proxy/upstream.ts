@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
+import { createPeerTrust } from './headers.js';
 import { createHttpPass } from './http-pass.js';
 import { createUpstreamTarget } from './target.js';
 import { createWebSocketPass } from './websocket-pass.js';
@@ -34,7 +35,7 @@ export interface UpstreamProxy {
 export function createUpstreamProxy(options: UpstreamOptions): UpstreamProxy {
   const target = createUpstreamTarget(options.url);
   const policy = {
-    isTrustedPeer: options.isTrustedPeer,
+    isTrustedConnection: createPeerTrust(options.isTrustedPeer),
     isIdentityHeader: options.isIdentityHeader,
   };
   const common = { target, policy, timeoutSeconds: options.timeoutSeconds, logger: options.logger };
