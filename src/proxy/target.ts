@@ -33,10 +33,13 @@ export function createUpstreamTarget(url: string): UpstreamTarget {
   // Reusing connections to the upstream is most of the cost of a proxied request.
   const options = { keepAlive: true, timeout: IDLE_CONNECTION_MS };
   const agent = secure ? new HttpsAgent(options) : new Agent(options);
+  // Websockets keep their connection. One agent for all of them: `agent: false` would make a
+  // new one for each, kept in memory as long as the websocket is open.
+  const alone = secure ? new HttpsAgent() : new Agent();
   const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
   const port = parsed.port || (secure ? 443 : 80);
   // A plain object literal: every static file pays for building these options.
-  const open = (request: UpstreamRequest, pooled: Agent | false): ClientRequest =>
+  const open = (request: UpstreamRequest, pooled: Agent): ClientRequest =>
     send({
       hostname,
       port,
@@ -49,7 +52,10 @@ export function createUpstreamTarget(url: string): UpstreamTarget {
   return {
     pathPrefix: parsed.pathname.replace(/\/+$/, ''),
     send: (request) => open(request, agent),
-    sendAlone: (request) => open(request, false),
-    close: () => agent.destroy(),
+    sendAlone: (request) => open(request, alone),
+    close: () => {
+      agent.destroy();
+      alone.destroy();
+    },
   };
 }

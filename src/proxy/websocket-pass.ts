@@ -29,7 +29,7 @@ export function createWebSocketPass(
   const { target, policy, logger } = options;
 
   return (req, socket, head) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     const upstreamReq = target.sendAlone({
       method: req.method,
       path: target.pathPrefix + (req.url ?? '/'),
@@ -38,9 +38,13 @@ export function createWebSocketPass(
     upstreamReq.setTimeout(options.timeoutSeconds * 1000, () =>
       upstreamReq.destroy(timeoutError()),
     );
-    socket.once('close', () => upstreamReq.destroy());
+    // Only until the upstream answers: kept longer, it would hold the handshake's request
+    // objects in memory for as long as the websocket stays open.
+    const abandon = (): void => void upstreamReq.destroy();
+    socket.once('close', abandon);
 
     upstreamReq.on('upgrade', (upstreamRes, upstreamSocket: Socket, upstreamHead) => {
+      socket.off('close', abandon);
       upstreamSocket.setTimeout(0);
       join(socket, upstreamSocket);
       socket.write(responseHead(upstreamRes, upstreamRes.rawHeaders));
@@ -48,6 +52,7 @@ export function createWebSocketPass(
       if (head.length > 0) upstreamSocket.write(head);
     });
     upstreamReq.on('response', (upstreamRes) => {
+      socket.off('close', abandon);
       const headers = [...browserResponseHeaders(upstreamRes), 'Connection', 'close'];
       socket.write(responseHead(upstreamRes, headers));
       upstreamRes.pipe(socket);
@@ -62,7 +67,15 @@ export function createWebSocketPass(
   };
 }
 
-/** Each side's end or failure ends the other; nothing here holds on to the handshake. */
+/**
+ * Listeners that live as long as a websocket are made outside the handshake's scope: a closure
+ * made inside it would keep all of the handshake's objects in memory with it.
+ */
+function destroySocket(this: Socket): void {
+  this.destroy();
+}
+
+/** Each side's end or failure ends the other. */
 function join(socket: Socket, upstreamSocket: Socket): void {
   socket.setNoDelay(true);
   upstreamSocket.setNoDelay(true);
