@@ -15,7 +15,7 @@ const frameworks = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'test-output/'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', 'test-output/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

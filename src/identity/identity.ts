@@ -55,6 +55,13 @@ const FINGERPRINT = /^[0-9A-Fa-f]{1,128}$/;
 const ID_HEX_LENGTH = 32;
 
 /**
+ * Holders read lately, by the exact identity header values they came with. The same values
+ * always give the same identity, and reading the certificate again costs more than the rest of
+ * a redirect. Bounded: the holder read first is forgotten first.
+ */
+const REMEMBERED_HOLDERS = 1000;
+
+/**
  * Builds the reader for the `identity` settings. Throws a CONFIG_INVALID GatewayError when an
  * entry of `identity.trustedProxies` is not an address, a range or a range name.
  */
@@ -63,6 +70,22 @@ export function createIdentityReader(settings: Config['identity']): IdentityRead
   const names = identityHeaderNames(settings);
   const headerNames: readonly string[] = Object.freeze(listHeaderNames(names));
   const wanted: ReadonlySet<string> = new Set(headerNames);
+  const holders = new Map<string, IdentityReading>();
+
+  const readTrusted = (raw: RawIdentityHeaders): IdentityReading => {
+    const key = holderKey(raw);
+    if (key === undefined) return readTrustedHeaders(raw, names);
+
+    const known = holders.get(key);
+    if (known) return known;
+
+    const reading = readTrustedHeaders(raw, names);
+    if (reading.kind === 'holder') {
+      holders.set(key, reading);
+      if (holders.size > REMEMBERED_HOLDERS) holders.delete(holders.keys().next().value as string);
+    }
+    return reading;
+  };
 
   return {
     isTrustedPeer,
@@ -75,7 +98,7 @@ export function createIdentityReader(settings: Config['identity']): IdentityRead
         return guest(spoofed ? 'untrusted-peer' : 'no-certificate');
       }
 
-      return readTrustedHeaders(readIdentityHeaders(headers, names), names);
+      return readTrusted(readIdentityHeaders(headers, names));
     },
   };
 }
@@ -93,6 +116,18 @@ function readTrustedHeaders(raw: RawIdentityHeaders, names: IdentityHeaderNames)
     if (isGatewayError(error)) return { kind: 'invalid', error };
     throw error;
   }
+}
+
+/** Every identity header value, when verification succeeded; header values hold no newline. */
+function holderKey(raw: RawIdentityHeaders): string | undefined {
+  if (raw.verify.kind !== 'single' || raw.verify.value !== VERIFIED) return undefined;
+
+  return [raw.subjectDn, raw.issuerDn, raw.serial, raw.fingerprint, raw.certificate]
+    .map((value) => {
+      if (value.kind === 'single') return `=${value.value}`;
+      return value.kind === 'repeated' ? `*${value.count}` : '-';
+    })
+    .join('\n');
 }
 
 function guest(reason: GuestReason): IdentityReading {

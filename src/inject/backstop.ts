@@ -1,6 +1,7 @@
 /**
  * Counts redirects whose token never arrived, per holder and room, for browsers that keep no
- * cookies and so never return a marker. The map is bounded: when full, the oldest pair is
+ * cookies and so never return a marker. The map is bounded: pairs whose last redirect left the
+ * window are forgotten as new ones come, and when it is full anyway, the oldest pair is
  * forgotten, which at worst allows one more redirect for it.
  */
 export interface Backstop {
@@ -30,6 +31,11 @@ export function createBackstop(windowSeconds: number, maxEntries: number): Backs
       if (redirects.size > maxEntries) {
         const oldest = redirects.keys().next().value as string;
         redirects.delete(oldest);
+      }
+      // The map is in order of last redirect, so the expired pairs are all at its start.
+      for (const [pair, pairTimes] of redirects) {
+        if (now - (pairTimes[pairTimes.length - 1] ?? now) < windowSeconds) break;
+        redirects.delete(pair);
       }
     },
 

@@ -1,18 +1,21 @@
-import express, { type Express, type RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Config } from '../config/index.js';
 import { createIdentityReader, type IdentityReader } from '../identity/index.js';
 import {
   createBackstop,
   createInjectMiddleware,
   createTokenEndpoint,
+  isPageNavigation,
+  readRoomPath,
   type Backstop,
 } from '../inject/index.js';
 import type { Logger } from '../log.js';
 import { createMetrics, type GatewayMetrics } from '../metrics/index.js';
 import { createUpstreamProxy, type UpstreamProxy } from '../proxy/index.js';
 import { createKeyServer, createSigner, loadKeys, type KeyServer } from '../token/index.js';
-import { createEndpoints, type GatewayEndpoints } from './endpoints.js';
+import { createEndpoints, isGatewayPath, type GatewayEndpoints } from './endpoints.js';
 import { createErrorHandler } from './error-handler.js';
 import { createHealth } from './health.js';
 import { createRequestObserver, type RequestObserver } from './request-log.js';
@@ -31,6 +34,9 @@ export interface AppOptions {
 }
 
 export interface Gateway {
+  /** The request listener for node:http: the one entry for every plain HTTP request. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): void;
+  /** The inject pipeline, for room page navigations only. */
   app: Express;
   proxy: UpstreamProxy;
   identity: IdentityReader;
@@ -45,12 +51,14 @@ const systemClock = (): number => Math.floor(Date.now() / 1000);
 
 /**
  * The gateway's request pipeline, in its fixed order:
- * 1. the public keys are served under their own path, which is never a room and never proxied;
- * 2. the token endpoint for Jitsi's `tokenAuthUrl` answers its own path;
- * 3. the gateway's own paths under /_gateway/ (health, metrics) are answered here;
- * 4. every other request is observed: one log line and its metrics when it completes;
+ * 1. a request that cannot be a room page navigation, and is not for one of the gateway's own
+ *    paths, goes straight to Jitsi (proxy) without the express app: static files, BOSH and
+ *    fetches are most of the traffic; it is still observed (one log line, its metrics);
+ * 2. the public keys are served under their own path, which is never a room and never proxied;
+ * 3. the token endpoint for Jitsi's `tokenAuthUrl` answers its own path;
+ * 4. the gateway's own paths under /_gateway/ (health, metrics) are answered here;
  * 5. room page navigations are read and may be redirected or refused (inject);
- * 6. everything else, and every passed navigation, goes to Jitsi (proxy);
+ * 6. every passed navigation goes to Jitsi (proxy);
  * 7. errors become short pages.
  * Keys are imported here, once, so that a bad key stops the start (or is refused on reload).
  */
@@ -115,7 +123,18 @@ export function createGateway(options: AppOptions): Gateway {
   app.use(proxy.handle);
   app.use(createErrorHandler(logger));
 
-  return { app, proxy, identity, backstop, config, metrics, observer, endpoints };
+  const ownPaths = [config.token.keyServerPath, config.inject.tokenEndpointPath];
+  const handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    if (isGatewayPath(url) || ownsPath(url, ownPaths) || isRoomPageCandidate(req)) {
+      app(req, res);
+      return;
+    }
+    observer.begin(req, res);
+    proxy.handle(req, res);
+  };
+
+  return { handleRequest, app, proxy, identity, backstop, config, metrics, observer, endpoints };
 }
 
 function serveKeys(keyServer: KeyServer): RequestHandler {
@@ -127,4 +146,22 @@ function serveKeys(keyServer: KeyServer): RequestHandler {
     }
     res.status(answer.status).set(answer.headers).send(answer.body);
   };
+}
+
+function ownsPath(url: string, prefixes: readonly string[]): boolean {
+  const lower = url.toLowerCase();
+  return prefixes.some((prefix) => lower.startsWith(prefix.toLowerCase()));
+}
+
+/**
+ * The same test the inject step starts with, asked first and cheaply: the method before any
+ * header (`req.headers` is built on first use), the headers before the path.
+ */
+function isRoomPageCandidate(req: IncomingMessage): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  if (!isPageNavigation(req.method, req.headers)) return false;
+
+  const url = req.url ?? '/';
+  const question = url.indexOf('?');
+  return readRoomPath(question === -1 ? url : url.slice(0, question)) !== undefined;
 }

@@ -48,7 +48,7 @@ export function createReloadableHandler(
         retireIfDone(generation);
         afterResponse();
       });
-      generation.gateway.app(req, res);
+      generation.gateway.handleRequest(req, res);
     },
     swap(next) {
       const previous = current;

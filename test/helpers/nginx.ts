@@ -37,9 +37,9 @@ const NOT_INSTALLED = 'nginx is not installed: apt-get install nginx-light';
 const START_ATTEMPTS = 5;
 
 /** Modules whose temp path must point inside our folder, unless this nginx was built without them. */
-const TEMP_PATH_MODULES = ['fastcgi', 'uwsgi', 'scgi'] as const;
+export const TEMP_PATH_MODULES = ['fastcgi', 'uwsgi', 'scgi'] as const;
 
-interface NginxBinary {
+export interface NginxBinary {
   readonly path: string;
   readonly configureArguments: string;
 }
@@ -71,7 +71,7 @@ async function lookUpNginx(): Promise<NginxBinary> {
   throw new Error(NOT_INSTALLED);
 }
 
-function findNginx(): Promise<NginxBinary> {
+export function findNginx(): Promise<NginxBinary> {
   binaryLookup ??= lookUpNginx();
   return binaryLookup;
 }
@@ -82,6 +82,14 @@ function listenOnFreePort(): Promise<Server> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve(server));
   });
+}
+
+/** One free port on 127.0.0.1, for a server that binds it right after. */
+export async function freePort(): Promise<number> {
+  const server = await listenOnFreePort();
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** Two different free ports: both probes hold their port until each has one. */
@@ -177,14 +185,18 @@ ${input.extraLocationDirectives ?? ''}
   );
 }
 
-class NginxExited extends Error {
+export class NginxExited extends Error {
   constructor(readonly output: string) {
     super(`nginx exited during startup: ${output.trim().split('\n').join(' | ')}`);
   }
 }
 
 /** Resolves once nginx has written its pid file, which it does after binding its port. */
-function waitForPidFile(dir: string, child: ChildProcess, stderr: () => string): Promise<void> {
+export function waitForPidFile(
+  dir: string,
+  child: ChildProcess,
+  stderr: () => string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const watcher = watch(dir, (_event, filename) => {
       if (filename === 'nginx.pid') finish(() => resolve());
@@ -209,7 +221,7 @@ function waitForPidFile(dir: string, child: ChildProcess, stderr: () => string):
 }
 
 /** One TLS handshake, so that "started" means a client can really connect. */
-async function waitForTls(port: number, pki: Pki): Promise<void> {
+export async function waitForTls(port: number, pki: Pki): Promise<void> {
   const ca = await readFile(pki.caCert);
   await new Promise<void>((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, ca }, () => {
@@ -220,7 +232,7 @@ async function waitForTls(port: number, pki: Pki): Promise<void> {
   });
 }
 
-function stopProcess(child: ChildProcess): Promise<void> {
+export function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
 
   return new Promise((resolve) => {

@@ -433,6 +433,23 @@ describe('holder identity', () => {
     expect(identity.email).toBe('dn@example.org');
   });
 
+  it('reads a holder seen before again when any identity header differs', () => {
+    const once = createIdentityReader(identitySettings());
+    const san = loadFixture('san.json');
+    const withCertificate = expectHolder(once.read(NGINX_PEER, san));
+    const withoutCertificate = expectHolder(
+      once.read(NGINX_PEER, { ...san, 'x-ssl-client-cert': undefined }),
+    );
+    const otherSerial = expectHolder(
+      once.read(NGINX_PEER, { ...san, 'x-ssl-client-serial': '01' }),
+    );
+
+    expect(withCertificate.email).toBe('dave@example.org');
+    expect(withoutCertificate.email).toBeUndefined();
+    expect(otherSerial.id).not.toBe(withCertificate.id);
+    expect(expectHolder(once.read(NGINX_PEER, san))).toEqual(withCertificate);
+  });
+
   it('reads identity headers under configured names and lists them for stripping', () => {
     const custom = createIdentityReader(
       identitySettings({ subjectDnHeader: 'X-Client-DN', verifyHeader: 'X-Client-Verify' }),

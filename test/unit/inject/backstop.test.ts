@@ -25,4 +25,13 @@ describe('backstop', () => {
     expect(backstop.count('pair-0', 1000)).toBe(0);
     expect(backstop.count('pair-149', 1000)).toBe(1);
   });
+
+  it('forgets pairs whose last redirect left the window as new redirects come', () => {
+    const backstop = createBackstop(60, 100);
+    for (let i = 0; i < 50; i += 1) backstop.record(`old-${i}`, 1000);
+    backstop.record('recent', 1030);
+    backstop.record('new', 1070);
+    expect(backstop.size).toBe(2);
+    expect(backstop.count('recent', 1070)).toBe(1);
+  });
 });

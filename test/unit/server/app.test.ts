@@ -36,7 +36,7 @@ function gatewayApp(env: Record<string, string> = {}, now = NOW) {
     clock: () => now,
   });
   gateways.push(gateway);
-  return gateway.app;
+  return gateway.handleRequest;
 }
 
 async function tokenClaims(location: string) {

@@ -160,7 +160,11 @@ describe('the log line of a room page request', () => {
 
     const decision = await log.lineWith({ decision: 'redirect' });
     expect(log.lines).toContainEqual(
-      expect.objectContaining({ reason: 'marker-signature-invalid', level: 40, reqId: decision.reqId }),
+      expect.objectContaining({
+        reason: 'marker-signature-invalid',
+        level: 40,
+        reqId: decision.reqId,
+      }),
     );
   });
 

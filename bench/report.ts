@@ -1,0 +1,103 @@
+// The table printed at the end of a run, and the JSON written beside it.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface Row {
+  workload: string;
+  target: string;
+  unit: 'req/s' | 'msg/s';
+  rate: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** rate divided by the direct upstream's, and by the minimal Node proxy's, same workload */
+  vsDirect?: number;
+  vsMinimal?: number;
+  /** CPU used by the processes under test, in percent of one core */
+  targetCpuPercent: number;
+  /** CPU time the processes under test spent per request or message, in microseconds */
+  cpuUsPerOp: number;
+  /** how busy the target's core was, in percent, whoever used it */
+  targetCorePercent: number;
+  /** how busy the load generator's core was, in percent */
+  loadCorePercent: number;
+  failures: number;
+}
+
+export interface IdleRow {
+  target: string;
+  connections: number;
+  rssBeforeMb: number;
+  rssMb: number;
+  kbPerConnection: number;
+}
+
+const fixed = (value: number | undefined, digits: number): string =>
+  value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits);
+const percent = (ratio: number | undefined): string =>
+  ratio === undefined ? '-' : `${Math.round(ratio * 100)}%`;
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: string[]): string =>
+    `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
+  const rule = `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+export function formatRows(rows: readonly Row[]): string {
+  return table(
+    [
+      'workload',
+      'target',
+      'rate',
+      'p50 ms',
+      'p99 ms',
+      'vs direct',
+      'vs minimal',
+      'CPU µs/op',
+      'target CPU',
+      'target core',
+      'load core',
+      'failed',
+    ],
+    rows.map((row) => [
+      row.workload,
+      row.target,
+      `${Math.round(row.rate)} ${row.unit}`,
+      fixed(row.p50Ms, 2),
+      fixed(row.p99Ms, 2),
+      percent(row.vsDirect),
+      percent(row.vsMinimal),
+      fixed(row.cpuUsPerOp, 0),
+      `${Math.round(row.targetCpuPercent)}%`,
+      `${Math.round(row.targetCorePercent)}%`,
+      `${Math.round(row.loadCorePercent)}%`,
+      String(row.failures),
+    ]),
+  );
+}
+
+export function formatIdle(rows: readonly IdleRow[]): string {
+  return table(
+    ['target', 'idle websockets', 'RSS before', 'RSS with them', 'per connection'],
+    rows.map((row) => [
+      row.target,
+      String(row.connections),
+      `${fixed(row.rssBeforeMb, 0)} MB`,
+      `${fixed(row.rssMb, 0)} MB`,
+      `${fixed(row.kbPerConnection, 1)} KB`,
+    ]),
+  );
+}
+
+/** Writes the run's results as JSON under bench/results/ and returns the file's path. */
+export async function writeResults(root: string, results: object): Promise<string> {
+  const dir = join(root, 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const path = join(dir, `bench-${stamp}.json`);
+  await writeFile(path, `${JSON.stringify(results, null, 2)}\n`);
+  return path;
+}
