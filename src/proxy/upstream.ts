@@ -93,6 +93,11 @@ export function createUpstreamProxy(options: UpstreamOptions): UpstreamProxy {
         if (client) options.onWebSocket?.(client, upstream);
       },
       proxyRes(proxyRes, _req, res) {
+        // An upstream that drops mid-response must not leave the browser waiting for the rest:
+        // the stream pipe does not pass the upstream's end on when the body is cut short.
+        proxyRes.once('close', () => {
+          if (!proxyRes.complete) res.destroy();
+        });
         // The marker cookie set before proxying must survive the upstream's own Set-Cookie.
         const ours = res.getHeader('set-cookie');
         if (ours === undefined) return;
