@@ -73,9 +73,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'check-config':
-      for (const warning of result.warnings) console.error(warning);
-      console.log('configuration is valid');
-      return 0;
+      return checkConfig(result.config, result.warnings);
     case 'token':
       return printToken(result.config, values);
     case 'explain':
@@ -105,6 +103,21 @@ function checkCommandLine(command: string, values: Values, positionals: string[]
   if (command === 'explain' && values.url === undefined) return 'explain needs --url';
 
   return undefined;
+}
+
+/** The keys too: a configuration whose key file cannot be read would stop the start. */
+function checkConfig(config: Readonly<Config>, warnings: string[]): number {
+  for (const warning of warnings) console.error(warning);
+  try {
+    loadKeys(config.token);
+  } catch (error) {
+    if (!isGatewayError(error)) throw error;
+    console.error('configuration has 1 problem(s):');
+    console.error(`  ${error.message}`);
+    return 1;
+  }
+  console.log('configuration is valid');
+  return 0;
 }
 
 function usageError(message: string): number {

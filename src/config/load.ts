@@ -49,7 +49,9 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
 
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) {
-    problems.push(...parsed.error.issues.map((issue) => describeIssue(issue, envKeys)));
+    problems.push(
+      ...parsed.error.issues.flatMap((issue) => describeIssue(issue, envKeys).split('\n')),
+    );
   }
   const development = parsed.success ? parsed.data.development : input.development === true;
   const warnings: string[] = [];

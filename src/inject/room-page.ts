@@ -83,6 +83,8 @@ export function readRoomPath(rawPath: string): RoomTarget | undefined {
   const decoded = rawSegments.map(decodeAsNginx);
   if (!decoded.every(isNginxRoomSegment)) return undefined;
   if (SERVICE_PREFIXES.has(decoded[0] as string)) return undefined;
+  // The gateway answers its own namespace in any spelling, so it is never a tenant either.
+  if ((decoded[0] as string).toLowerCase() === '_gateway') return undefined;
   if (SERVICE_NAMES.has(decoded[decoded.length - 1] as string)) return undefined;
 
   const room = roomNode(rawSegments[rawSegments.length - 1] as string);

@@ -84,6 +84,7 @@ export function createTokenEndpoint(deps: InjectDependencies): RequestHandler {
     }
 
     const token = await deps.signer.sign(buildClaims(ruled.identity, target, config.token, now));
+    deps.observer.tokenMinted();
     deps.backstop.record(subject, now);
     const marker = { state: 'sent' as const, subject, issuedAt: now };
     sendTokenRedirect(res, { rawPath, rawQuery: '', token, marker }, config);

@@ -36,7 +36,13 @@ const RESPONSE_HOP_BY_HOP = new Set([
 ]);
 
 /** Forwarding headers that only a trusted proxy may set; from anyone else they are replaced. */
-const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+const FORWARDING = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-real-ip',
+  'forwarded',
+]);
 
 /**
  * Whether a connection's peer is a trusted proxy, asked once per connection: the peer cannot

@@ -31,7 +31,8 @@ export function isGatewayPath(url: string): boolean {
   const slash = url.indexOf('/', 1);
   if (slash === -1 || !url.startsWith('/')) return false;
   try {
-    return decodeURIComponent(url.slice(1, slash)) === GATEWAY_PREFIX.slice(1, -1);
+    // Any spelling: nginx and Jitsi would read `/_GATEWAY/` as a tenant otherwise.
+    return decodeURIComponent(url.slice(1, slash)).toLowerCase() === GATEWAY_PREFIX.slice(1, -1);
   } catch {
     return false;
   }

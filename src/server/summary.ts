@@ -14,7 +14,7 @@ export function describeConfig(config: Readonly<Config>): Record<string, unknown
     algorithm: 'HS256',
     // HS256 tokens are checked with Prosody's shared app_secret, which has no key id.
     keyId: null,
-    tokenSecret: config.token.secret ? 'set' : 'missing',
+    tokenSecret: config.token.secret || config.token.secretFile ? 'set' : 'missing',
     cookieSecret: config.inject.cookieSecret ? 'set' : 'missing',
     logLevel: config.logLevel,
     accessLogLevel: config.server.accessLogLevel,

@@ -98,6 +98,18 @@ describe.concurrent('jitsi-cert-gateway check-config', { timeout: 60_000 }, () =
     expect(run.stderr).toContain('token.secret (JWT_APP_SECRET): must be at least 32 characters');
     expect(run.stdout).toBe('');
   });
+
+  it('refuses a key file that the start would refuse, and exits 1', async ({ expect }) => {
+    const run = await cli(['check-config'], {
+      GATEWAY_TOKEN_ALGORITHM: 'RS256',
+      GATEWAY_TOKEN_KEY_FILE: '/nonexistent/key.pem',
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      'token.keyFile (GATEWAY_TOKEN_KEY_FILE): /nonexistent/key.pem cannot be read (ENOENT)',
+    );
+    expect(run.stdout).toBe('');
+  });
 });
 
 describe.concurrent('jitsi-cert-gateway token', { timeout: 60_000 }, () => {

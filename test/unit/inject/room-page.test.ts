@@ -130,6 +130,8 @@ describe('readRoomPath', () => {
     '/%5Fgateway/keys',
     '/a/b/c',
     '//evil.example',
+    '/_GATEWAY/healthz',
+    '/_Gateway/Room',
     '/\\evil.example',
     '/%2F%2Fevil.example',
     '/%5Cevil.example',

@@ -249,10 +249,18 @@ describe('guests', () => {
   it('ignores identity headers from a peer that is not a trusted proxy', async () => {
     const response = await request(gatewayApp({ GATEWAY_TRUSTED_PROXIES: '192.0.2.1' }))
       .get('/room')
-      .set({ ...alice, ...NAVIGATE, 'X-Forwarded-For': '192.0.2.1' });
+      .set({
+        ...alice,
+        ...NAVIGATE,
+        'X-Forwarded-For': '192.0.2.1',
+        Forwarded: 'for=192.0.2.1;proto=https',
+        'X-Real-IP': '192.0.2.1',
+      });
     expect(response.status).toBe(200);
     expect(upstream.requests[0]?.headers['x-ssl-client-verify']).toBeUndefined();
     expect(upstream.requests[0]?.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(upstream.requests[0]?.headers.forwarded).toBeUndefined();
+    expect(upstream.requests[0]?.headers['x-real-ip']).toBeUndefined();
     expect(log.lines()).toContainEqual(expect.objectContaining({ guest: 'untrusted-peer' }));
   });
 });
