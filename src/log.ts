@@ -50,22 +50,20 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     serializers: { req: serializeRequest, err: serializeError },
     formatters: { log: redactUrlField },
     // A second line of defence: even if a caller passes one of these by mistake, it never prints.
+    // Named paths only: a wildcard path (`*.token`) makes every log call about four times as
+    // costly, and a room page redirect writes one line.
     redact: {
       paths: [
         'token',
-        '*.token',
         'jwt',
-        '*.jwt',
         'secret',
-        '*.secret',
         'cookie',
-        '*.cookie',
         'headers',
-        '*.headers',
         'authorization',
-        '*.authorization',
         'certificate',
-        '*.certificate',
+        'req.headers',
+        'res.headers',
+        'err.headers',
       ],
       censor: '[redacted]',
     },

@@ -1,4 +1,5 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import { sign } from 'cookie-signature';
 import type { Config } from '../config/index.js';
 import { locationWithToken } from './location.js';
 import { encodeMarker, type Marker } from './marker.js';
@@ -17,15 +18,20 @@ export interface HandOver {
  * Answers 302 to the room page with the token, the marker that records the redirect, and
  * headers that keep the URL out of caches and referrers.
  */
-export function sendTokenRedirect(res: Response, handOver: HandOver, config: Readonly<Config>) {
+export function sendTokenRedirect(
+  res: ServerResponse,
+  handOver: HandOver,
+  config: Readonly<Config>,
+): void {
   const { rawPath, rawQuery, token, marker } = handOver;
   setMarkerCookie(res, marker, config);
-  res.set({
+  res.writeHead(302, {
     Location: tokenLocation(rawPath, rawQuery, token, config.inject.tokenPlacement),
     'Cache-Control': 'no-store',
     'Referrer-Policy': 'no-referrer',
+    'Content-Length': '0',
   });
-  res.status(302).end();
+  res.end();
 }
 
 /**
@@ -47,15 +53,23 @@ export function tokenLocation(
   return `${rawPath}${query}#jwt=${encodeURIComponent(JSON.stringify(token))}`;
 }
 
-export function setMarkerCookie(res: Response, marker: Marker, config: Readonly<Config>): void {
-  res.cookie(config.inject.markerCookieName, encodeMarker(marker), {
-    signed: true,
-    httpOnly: true,
-    secure: config.inject.secureCookie,
-    sameSite: 'lax',
-    path: '/',
-    maxAge: Math.max(config.token.lifetimeSeconds, config.inject.loopWindowSeconds) * 1000,
-  });
+/**
+ * Adds the signed marker cookie, beside any other Set-Cookie of the response. The value is ours
+ * (letters, digits, dots) and signed as cookie-parser verifies it (`s:<value>.<signature>`).
+ */
+export function setMarkerCookie(
+  res: ServerResponse,
+  marker: Marker,
+  config: Readonly<Config>,
+): void {
+  const { markerCookieName, cookieSecret, secureCookie } = config.inject;
+  const signed = `s:${sign(encodeMarker(marker), cookieSecret ?? '')}`;
+  const maxAgeSeconds = Math.max(config.token.lifetimeSeconds, config.inject.loopWindowSeconds);
+  res.appendHeader(
+    'Set-Cookie',
+    `${markerCookieName}=${encodeURIComponent(signed)}; Max-Age=${maxAgeSeconds}; Path=/; ` +
+      `HttpOnly${secureCookie ? '; Secure' : ''}; SameSite=Lax`,
+  );
 }
 
 /** A stale `jwt` in the query would only confuse: the client prefers the fragment anyway. */

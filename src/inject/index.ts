@@ -3,10 +3,17 @@ export { decide, type Decision, type DecisionSettings, type NavigationFacts } fr
 export { locationWithToken, tokenParameters } from './location.js';
 export { decodeMarker, encodeMarker, markerSubject, type Marker } from './marker.js';
 export {
-  createInjectMiddleware,
+  createNavigationHandler,
   type DecisionObserver,
   type DecisionRecord,
   type InjectDependencies,
-} from './middleware.js';
-export { isPageNavigation, readRoomPath, roomNode } from './room-page.js';
+  type NavigationHandler,
+} from './navigation.js';
+export {
+  isPageNavigation,
+  readRoomNavigation,
+  readRoomPath,
+  roomNode,
+  type RoomNavigation,
+} from './room-page.js';
 export { createTokenEndpoint } from './token-endpoint.js';

@@ -178,3 +178,32 @@ export function isPageNavigation(
   const accept = headers.accept;
   return typeof accept === 'string' && accept.toLowerCase().includes('text/html');
 }
+
+/** A browser navigation to a room page, read once, before anything else is done with it. */
+export interface RoomNavigation {
+  target: RoomTarget;
+  rawPath: string;
+  rawQuery: string;
+}
+
+/**
+ * The room page a request navigates to, or undefined for anything else: static files, BOSH,
+ * fetches. Asked of every request, so it asks the cheap questions first: the method before any
+ * header (node builds `req.headers` on first use), the headers before the path.
+ */
+export function readRoomNavigation(req: {
+  method?: string;
+  url?: string;
+  headers: Record<string, HeaderValue>;
+}): RoomNavigation | undefined {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
+  if (!isPageNavigation(req.method, req.headers)) return undefined;
+
+  const url = req.url ?? '/';
+  const question = url.indexOf('?');
+  const rawPath = question === -1 ? url : url.slice(0, question);
+  const target = readRoomPath(rawPath);
+  if (!target) return undefined;
+
+  return { target, rawPath, rawQuery: question === -1 ? '' : url.slice(question + 1) };
+}

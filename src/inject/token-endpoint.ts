@@ -1,4 +1,3 @@
-import cookieParser from 'cookie-parser';
 import type { Request, RequestHandler, Response } from 'express';
 import { GatewayError } from '../errors.js';
 import { errorPage } from '../pages.js';
@@ -6,7 +5,7 @@ import { buildClaims } from '../token/index.js';
 import { sendTokenRedirect } from './handover.js';
 import { ruleHolder } from './holder.js';
 import { markerSubject } from './marker.js';
-import type { InjectDependencies } from './middleware.js';
+import type { InjectDependencies } from './navigation.js';
 import { readTokenRequest } from './token-request.js';
 
 const NO_ROOM = 'This sign-in link does not name a meeting room.';
@@ -22,7 +21,6 @@ const TOO_MANY =
  */
 export function createTokenEndpoint(deps: InjectDependencies): RequestHandler {
   const { config } = deps;
-  const parseCookies = cookieParser(config.inject.cookieSecret);
 
   return (req, res, next) => {
     const question = req.url.indexOf('?');
@@ -35,9 +33,7 @@ export function createTokenEndpoint(deps: InjectDependencies): RequestHandler {
       return;
     }
     const rawQuery = question === -1 ? '' : req.url.slice(question + 1);
-    parseCookies(req, res, () => {
-      handOverToken(req, res, rawQuery).catch(next);
-    });
+    handOverToken(req, res, rawQuery).catch(next);
   };
 
   async function handOverToken(req: Request, res: Response, rawQuery: string): Promise<void> {

@@ -5,10 +5,9 @@ import type { Config } from '../config/index.js';
 import { createIdentityReader, type IdentityReader } from '../identity/index.js';
 import {
   createBackstop,
-  createInjectMiddleware,
+  createNavigationHandler,
   createTokenEndpoint,
-  isPageNavigation,
-  readRoomPath,
+  readRoomNavigation,
   type Backstop,
 } from '../inject/index.js';
 import type { Logger } from '../log.js';
@@ -16,7 +15,7 @@ import { createMetrics, type GatewayMetrics } from '../metrics/index.js';
 import { createUpstreamProxy, type UpstreamProxy } from '../proxy/index.js';
 import { createKeyServer, createSigner, loadKeys, type KeyServer } from '../token/index.js';
 import { createEndpoints, isGatewayPath, type GatewayEndpoints } from './endpoints.js';
-import { createErrorHandler } from './error-handler.js';
+import { createErrorHandler, sendError } from './error-handler.js';
 import { createHealth } from './health.js';
 import { createRequestObserver, type RequestObserver } from './request-log.js';
 
@@ -36,7 +35,7 @@ export interface AppOptions {
 export interface Gateway {
   /** The request listener for node:http: the one entry for every plain HTTP request. */
   handleRequest(req: IncomingMessage, res: ServerResponse): void;
-  /** The inject pipeline, for room page navigations only. */
+  /** The gateway's own paths: public keys, the token endpoint, health and metrics. */
   app: Express;
   proxy: UpstreamProxy;
   identity: IdentityReader;
@@ -51,15 +50,15 @@ const systemClock = (): number => Math.floor(Date.now() / 1000);
 
 /**
  * The gateway's request pipeline, in its fixed order:
- * 1. a request that cannot be a room page navigation, and is not for one of the gateway's own
- *    paths, goes straight to Jitsi (proxy) without the express app: static files, BOSH and
- *    fetches are most of the traffic; it is still observed (one log line, its metrics);
- * 2. the public keys are served under their own path, which is never a room and never proxied;
- * 3. the token endpoint for Jitsi's `tokenAuthUrl` answers its own path;
- * 4. the gateway's own paths under /_gateway/ (health, metrics) are answered here;
- * 5. room page navigations are read and may be redirected or refused (inject);
- * 6. every passed navigation goes to Jitsi (proxy);
- * 7. errors become short pages.
+ * 1. the gateway's own paths go to its express app, which answers them in this order: the
+ *    public keys, the token endpoint for Jitsi's `tokenAuthUrl`, health and metrics under
+ *    /_gateway/; errors there become short pages;
+ * 2. a room page navigation is read and may be redirected or refused (inject), and goes to
+ *    Jitsi (proxy) when it is passed;
+ * 3. everything else goes straight to Jitsi: static files, BOSH and fetches are most of the
+ *    traffic, and pay for nothing but the proxy and the request's log line and metrics.
+ * Only the own paths pay for express: on every other request its routing would cost more than
+ * the gateway's own work.
  * Keys are imported here, once, so that a bad key stops the start (or is refused on reload).
  */
 export function createGateway(options: AppOptions): Gateway {
@@ -119,19 +118,28 @@ export function createGateway(options: AppOptions): Gateway {
     observer.begin(req, res);
     next();
   });
-  app.use(createInjectMiddleware(injectDependencies));
   app.use(proxy.handle);
   app.use(createErrorHandler(logger));
 
+  const handleNavigation = createNavigationHandler(injectDependencies);
   const ownPaths = [config.token.keyServerPath, config.inject.tokenEndpointPath];
   const handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
-    if (isGatewayPath(url) || ownsPath(url, ownPaths) || isRoomPageCandidate(req)) {
+    if (isGatewayPath(url) || ownsPath(url, ownPaths)) {
       app(req, res);
       return;
     }
+
     observer.begin(req, res);
-    proxy.handle(req, res);
+    const navigation = readRoomNavigation(req);
+    if (navigation === undefined) {
+      proxy.handle(req, res);
+      return;
+    }
+    handleNavigation(req, res, navigation, (error) => {
+      if (error === undefined) proxy.handle(req, res);
+      else sendError(logger, req, res, error);
+    });
   };
 
   return { handleRequest, app, proxy, identity, backstop, config, metrics, observer, endpoints };
@@ -151,17 +159,4 @@ function serveKeys(keyServer: KeyServer): RequestHandler {
 function ownsPath(url: string, prefixes: readonly string[]): boolean {
   const lower = url.toLowerCase();
   return prefixes.some((prefix) => lower.startsWith(prefix.toLowerCase()));
-}
-
-/**
- * The same test the inject step starts with, asked first and cheaply: the method before any
- * header (`req.headers` is built on first use), the headers before the path.
- */
-function isRoomPageCandidate(req: IncomingMessage): boolean {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  if (!isPageNavigation(req.method, req.headers)) return false;
-
-  const url = req.url ?? '/';
-  const question = url.indexOf('?');
-  return readRoomPath(question === -1 ? url : url.slice(0, question)) !== undefined;
 }

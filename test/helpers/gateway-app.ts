@@ -1,4 +1,4 @@
-// The gateway's express app on a fixed clock, in front of an echo upstream, for supertest.
+// The gateway's request listener on a fixed clock, in front of an echo upstream, for supertest.
 import { jwtVerify, type JWTPayload } from 'jose';
 import type { Response } from 'supertest';
 import { createGateway, type Gateway } from '../../src/server/index.js';
@@ -14,7 +14,7 @@ export interface GatewayApps {
   readonly upstream: EchoUpstream;
   /** The log of the app made last. */
   log(): CapturedLog;
-  app(env?: Record<string, string>, now?: number): Gateway['app'];
+  app(env?: Record<string, string>, now?: number): Gateway['handleRequest'];
   /** Stops the proxies of every app made so far and forgets the upstream's requests. */
   reset(): void;
   close(): Promise<void>;
@@ -36,7 +36,7 @@ export async function startGatewayApps(): Promise<GatewayApps> {
         clock: () => now,
       });
       gateways.push(gateway);
-      return gateway.app;
+      return gateway.handleRequest;
     },
     reset() {
       for (const gateway of gateways) gateway.proxy.close();

@@ -43,7 +43,7 @@ function gatewayAt(now: number, env: Record<string, string> = {}) {
     clock: () => now,
   });
   gateways.push(gateway);
-  return gateway.app;
+  return gateway.handleRequest;
 }
 
 function markerOf(response: request.Response): string {

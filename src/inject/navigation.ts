@@ -1,6 +1,6 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import cookieParser from 'cookie-parser';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Config } from '../config/index.js';
 import { GatewayError, type GatewayErrorCode } from '../errors.js';
 import type { GuestReason, Identity, IdentityReader, IdentityReading } from '../identity/index.js';
@@ -18,7 +18,7 @@ import { sendTokenRedirect, setMarkerCookie } from './handover.js';
 import { ruleHolder } from './holder.js';
 import { tokenParameters } from './location.js';
 import { markerSubject, readMarkerCookie, type Marker, type MarkerKeys } from './marker.js';
-import { isPageNavigation, readRoomPath } from './room-page.js';
+import type { RoomNavigation } from './room-page.js';
 
 export interface InjectDependencies {
   config: Readonly<Config>;
@@ -55,11 +55,23 @@ export interface DecisionObserver {
   tokenMinted(): void;
 }
 
+/** Called with no argument to pass the request on to Jitsi, or with the error that ends it. */
+export type NavigationNext = (error?: unknown) => void;
+
+export type NavigationHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  navigation: RoomNavigation,
+  next: NavigationNext,
+) => void;
+
 /**
- * Applies the inject decision to room page navigations. Every other request goes straight on
- * to the proxy without being read further.
+ * Applies the inject decision to a room page navigation (see readRoomNavigation): redirects
+ * with a token, refuses, or passes it on with `next()`. It runs on plain node:http objects:
+ * a redirect is the gateway's busiest answer, and an express app in front of it costs more
+ * than all the rest of its work.
  */
-export function createInjectMiddleware(deps: InjectDependencies): RequestHandler {
+export function createNavigationHandler(deps: InjectDependencies): NavigationHandler {
   const { config, observer } = deps;
   // Parsing only: the marker is verified in readMarkerCookie, which needs the signed value
   // as sent to try the secrets from before a rotation.
@@ -71,23 +83,17 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     maxAgeSeconds: Math.max(config.token.lifetimeSeconds, config.inject.loopWindowSeconds),
   };
 
-  return (req, res, next) => {
-    const { rawPath, rawQuery } = splitUrl(req.url);
-    if (!isPageNavigation(req.method, req.headers)) return next();
-    const target = readRoomPath(rawPath);
-    if (!target) return next();
-
-    parseCookies(req, res, () => {
-      // What cookie-parser sets when given a secret: express's res.cookie signs with it.
-      Object.assign(req, { secret: markerKeys.secret });
-      handleNavigation({ req, res, next, deps, target, rawPath, rawQuery }).catch(next);
+  return (req, res, navigation, next) => {
+    // cookie-parser reads only `headers.cookie` and adds `cookies`: a plain request will do.
+    parseCookies(req as Request, res as Response, () => {
+      handleNavigation({ req, res, next, deps, ...navigation }).catch(next);
     });
   };
 
   interface Navigation {
-    req: Request;
-    res: Response;
-    next: NextFunction;
+    req: IncomingMessage;
+    res: ServerResponse;
+    next: NavigationNext;
     deps: InjectDependencies;
     target: RoomTarget;
     rawPath: string;
@@ -167,7 +173,7 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
   }
 
   /** The holder as the rules present them; a holder the rules refuse ends the request with 403. */
-  function applyRules(res: Response, identity: Identity, target: RoomTarget): Identity {
+  function applyRules(res: ServerResponse, identity: Identity, target: RoomTarget): Identity {
     const ruled = ruleHolder(identity, config.rules.list, target);
     if (ruled.kind === 'granted') return ruled.identity;
 
@@ -190,9 +196,13 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
     target: RoomTarget,
     now: number,
   ): Promise<PresentedToken> {
+    const values = tokenParameters(rawQuery);
+    // Most navigations carry no token: nothing to build the expected claims for.
+    if (values.length === 0) return Promise.resolve(ABSENT);
+
     const expected = buildClaims(holder, target, config.token, now);
     const check = { expected, renewMarginSeconds: config.token.renewMarginSeconds, now };
-    return checkPresentedToken(tokenParameters(rawQuery), check, deps.signer);
+    return checkPresentedToken(values, check, deps.signer);
   }
 
   /** A token none of our keys signed is another system's: the operator decides its fate. */
@@ -212,8 +222,14 @@ export function createInjectMiddleware(deps: InjectDependencies): RequestHandler
    * The marker of this holder and room, if the browser sent a usable one. Anything else is
    * handled as no marker; a forged, replayed or outdated one is logged at warn, never its value.
    */
-  function readMarker(req: Request, log: Logger, now: number, subject: string): Marker | undefined {
-    const cookie: unknown = req.cookies?.[config.inject.markerCookieName];
+  function readMarker(
+    req: IncomingMessage,
+    log: Logger,
+    now: number,
+    subject: string,
+  ): Marker | undefined {
+    const { cookies } = req as { cookies?: Record<string, unknown> };
+    const cookie = cookies?.[config.inject.markerCookieName];
     if (cookie === undefined) return undefined;
 
     const reading = readMarkerCookie(typeof cookie === 'string' ? cookie : '', markerKeys, now);
@@ -254,13 +270,6 @@ function decisionRecord(
 }
 
 const ABSENT: PresentedToken = { kind: 'absent' };
-
-function splitUrl(url: string): { rawPath: string; rawQuery: string } {
-  const question = url.indexOf('?');
-  return question === -1
-    ? { rawPath: url, rawQuery: '' }
-    : { rawPath: url.slice(0, question), rawQuery: url.slice(question + 1) };
-}
 
 function epochSeconds(isoTime: string | undefined): number | undefined {
   return isoTime === undefined ? undefined : Math.floor(Date.parse(isoTime) / 1000);

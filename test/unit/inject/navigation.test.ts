@@ -37,7 +37,7 @@ function gatewayApp(env: Record<string, string> = {}, now = NOW) {
     clock: () => now,
   });
   gateways.push(gateway);
-  return gateway.app;
+  return gateway.handleRequest;
 }
 
 function tokenIn(location: string | undefined): string {
