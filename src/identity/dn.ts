@@ -21,12 +21,17 @@ export interface DnAttribute {
 export const MAX_DN_LENGTH = 16 * 1024;
 
 const DESCRIPTOR = /^[A-Za-z][A-Za-z0-9-]*$/;
+/**
+ * nginx escapes every byte outside printable ASCII; a raw one means the text was not printed
+ * by nginx, and reading it anyway (as Latin-1, say) would misread a name.
+ */
+const NOT_PRINTED_BY_NGINX = /[^\x20-\x7e]/;
 const NUMERIC_OID = /^[0-9]+(?:\.[0-9]+)+$/;
 const HEX_DIGIT = /^[0-9A-Fa-f]$/;
 /** What may follow a backslash as itself: RFC 4514 `escaped / SPACE / SHARP / EQUALS`. */
 const ESCAPABLE = new Set([',', '+', '"', '\\', '<', '>', ';', '=', '#', ' ']);
 /** Characters that must be escaped anywhere in a value; ',' and '+' end it instead. */
-const MUST_ESCAPE = new Set(['"', ';', '<', '>', '\0']);
+const MUST_ESCAPE = new Set(['"', ';', '<', '>']);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -57,6 +62,13 @@ export function decodeDistinguishedName(text: string, label: string): DnAttribut
   }
 
   if (text === '') return [];
+
+  const raw = NOT_PRINTED_BY_NGINX.exec(text);
+  if (raw) {
+    throw fail(
+      `raw character outside printable ASCII at position ${raw.index}; nginx escapes those`,
+    );
+  }
 
   const attributes: DnAttribute[] = [];
   let position = 0;
@@ -135,7 +147,7 @@ function scanStringValue(text: string, start: number, context: ValueContext): Sc
     }
 
     if (MUST_ESCAPE.has(char))
-      throw context.fail(`unescaped ${describe(char)} at position ${position}`);
+      throw context.fail(`unescaped '${char}' at position ${position}`);
     if (char === ' ' && position === start) {
       throw context.fail(`unescaped leading space at position ${position}`);
     }
@@ -236,8 +248,4 @@ function createValueBuilder(context: ValueContext): ValueBuilder {
 
 function isSeparator(char: string | undefined): boolean {
   return char === ',' || char === '+';
-}
-
-function describe(char: string): string {
-  return char === '\0' ? 'NUL' : `'${char}'`;
 }

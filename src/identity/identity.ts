@@ -53,6 +53,8 @@ const SERIAL = /^-?[0-9A-Fa-f]{1,128}$/;
 /** A hash in hex: nginx sends SHA-1; room for anything up to SHA-512. */
 const FINGERPRINT = /^[0-9A-Fa-f]{1,128}$/;
 const ID_HEX_LENGTH = 32;
+/** C0 and C1 controls, and the bidirectional embeddings, overrides and isolates. */
+const INVISIBLE_IN_NAMES = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu;
 
 /**
  * Holders read lately, by the exact identity header values they came with. The same values
@@ -136,7 +138,7 @@ function guest(reason: GuestReason): IdentityReading {
 
 /** Throws a DN_MALFORMED or CERT_MALFORMED GatewayError for the first header that is wrong. */
 function buildIdentity(raw: RawIdentityHeaders, names: IdentityHeaderNames): Identity {
-  const subjectDn = requireSubjectDn(raw.subjectDn, names.subjectDn);
+  const subjectDn = readSubjectDn(raw.subjectDn, names.subjectDn);
   const attributes = decodeDn(subjectDn);
 
   const issuerDn = optionalHeader(
@@ -162,9 +164,15 @@ function buildIdentity(raw: RawIdentityHeaders, names: IdentityHeaderNames): Ide
   const altEmails = escaped === undefined ? [] : readCertificate(escaped, names.certificate).emails;
 
   const email = firstText([findValue(attributes, 'emailAddress'), ...altEmails]);
+  if (subjectDn === '' && (issuerDn === undefined || serial === undefined)) {
+    throw new GatewayError(
+      'DN_MALFORMED',
+      `subject DN: header ${names.subjectDn} is missing or empty, and without ${names.issuerDn} and ${names.serial} nothing names the certificate`,
+    );
+  }
   return {
     id: pseudonymousId(subjectDn, issuerDn, serial),
-    name: chooseName(attributes, email, subjectDn),
+    name: chooseName(attributes, email, subjectDn || `certificate ${serial}`),
     ...(email !== undefined && { email }),
     subjectDn,
     ...(issuerDn !== undefined && { issuerDn }),
@@ -174,22 +182,19 @@ function buildIdentity(raw: RawIdentityHeaders, names: IdentityHeaderNames): Ide
   };
 }
 
-function requireSubjectDn(value: HeaderValue, header: string): string {
-  const fail = (problem: string): GatewayError =>
-    new GatewayError('DN_MALFORMED', `subject DN: header ${header} ${problem}`);
-  switch (value.kind) {
-    case 'absent':
-      throw fail('is missing');
-    case 'repeated':
-      throw fail(`was sent ${value.count} times`);
-    case 'single':
-      if (value.value === '') throw fail('is empty');
-      return value.value;
-    default: {
-      const unknown: never = value;
-      return unknown;
-    }
+/**
+ * RFC 5280 allows an empty subject when subjectAltName names the holder, and nginx drops a
+ * header whose value is empty: a missing subject DN is an empty one. Sent twice, it is refused.
+ */
+function readSubjectDn(value: HeaderValue, header: string): string {
+  if (value.kind === 'repeated') {
+    throw new GatewayError(
+      'DN_MALFORMED',
+      `subject DN: header ${header} was sent ${value.count} times`,
+    );
   }
+
+  return value.kind === 'single' ? value.value : '';
 }
 
 /** How to name an optional header in a message, and which code a problem with it gets. */
@@ -233,12 +238,19 @@ function pseudonymousId(subjectDn: string, issuerDn?: string, serial?: string): 
   return createHash('sha256').update(source).digest('hex').slice(0, ID_HEX_LENGTH);
 }
 
+/**
+ * CN, else UID, else the email, else the DN itself (or the serial, for an empty subject).
+ * Control and bidirectional formatting characters are removed: Jitsi shows the name to
+ * everyone in the room, and a right-to-left override would let it pose as another.
+ */
 function chooseName(
   attributes: readonly DnAttribute[],
   email: string | undefined,
-  subjectDn: string,
+  fallback: string,
 ): string {
-  return firstText([findValue(attributes, 'CN'), findValue(attributes, 'UID'), email]) ?? subjectDn;
+  const name =
+    firstText([findValue(attributes, 'CN'), findValue(attributes, 'UID'), email]) ?? fallback;
+  return name.replace(INVISIBLE_IN_NAMES, '');
 }
 
 /** The first value, in nginx's order, of an attribute type; types are case-insensitive. */

@@ -254,16 +254,16 @@ describe('malformed identity headers from a trusted proxy', () => {
 
   it.each<[string, Headers, string, string]>([
     [
-      'a missing subject DN',
-      { 'x-ssl-client-s-dn': undefined },
+      'a missing subject DN without a serial',
+      { 'x-ssl-client-s-dn': undefined, 'x-ssl-client-serial': undefined },
       'DN_MALFORMED',
-      'subject DN: header x-ssl-client-s-dn is missing',
+      'subject DN: header x-ssl-client-s-dn is missing or empty, and without x-ssl-client-i-dn and x-ssl-client-serial nothing names the certificate',
     ],
     [
-      'an empty subject DN',
-      { 'x-ssl-client-s-dn': '' },
+      'an empty subject DN without an issuer DN',
+      { 'x-ssl-client-s-dn': '', 'x-ssl-client-i-dn': undefined },
       'DN_MALFORMED',
-      'subject DN: header x-ssl-client-s-dn is empty',
+      'subject DN: header x-ssl-client-s-dn is missing or empty, and without x-ssl-client-i-dn and x-ssl-client-serial nothing names the certificate',
     ],
     [
       'a subject DN sent twice',
@@ -355,6 +355,42 @@ describe('malformed identity headers from a trusted proxy', () => {
     expect(error.message).toBe(
       'certificate: header x-ssl-client-cert does not hold a certificate that can be parsed',
     );
+  });
+
+  it('reads a certificate with an empty subject, as nginx sends it, by its email and serial', () => {
+    // RFC 5280 allows an empty subject when subjectAltName names the holder; nginx drops the
+    // empty header.
+    const holder = expectHolder(
+      reader.read(NGINX_PEER, { ...san, 'x-ssl-client-s-dn': undefined }),
+    );
+
+    expect(holder).toMatchObject({ name: 'dave@example.org', email: 'dave@example.org' });
+    expect(holder.subjectDn).toBe('');
+    expect(holder.id).toBe(expectHolder(reader.read(NGINX_PEER, san)).id);
+  });
+
+  it('names a certificate with an empty subject and no email by its serial', () => {
+    const holder = expectHolder(
+      reader.read(NGINX_PEER, {
+        ...plain,
+        'x-ssl-client-s-dn': '',
+        'x-ssl-client-cert': undefined,
+      }),
+    );
+
+    expect(holder.name).toBe(`certificate ${plain['x-ssl-client-serial'] as string}`);
+  });
+
+  it('removes control and bidirectional formatting characters from the display name', () => {
+    const headers = {
+      'x-ssl-client-verify': 'SUCCESS',
+      'x-ssl-client-s-dn': 'CN=Ev\\00e\\0A \\E2\\80\\AEnimda',
+    };
+    const holder = expectHolder(reader.read(NGINX_PEER, headers));
+
+    expect(holder.name).toBe('Eve nimda');
+    // Rules still see the value as the certificate holds it.
+    expect(holder.attributes[0]?.value).toBe('Ev\0e\n \u202enimda');
   });
 
   it('reads a holder without the optional headers, with the id over the subject DN', () => {
