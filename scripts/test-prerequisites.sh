@@ -11,7 +11,7 @@ fi
 if ! command -v openssl >/dev/null 2>&1; then
   missing+=(openssl)
 fi
-# The browser tests start this exact path (see test/helpers and TESTING.md).
+# The browser tests start this exact path (test/helpers/browser.ts).
 if [ ! -x /usr/bin/chromium ]; then
   missing+=(chromium)
 fi

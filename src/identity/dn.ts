@@ -146,8 +146,7 @@ function scanStringValue(text: string, start: number, context: ValueContext): Sc
       continue;
     }
 
-    if (MUST_ESCAPE.has(char))
-      throw context.fail(`unescaped '${char}' at position ${position}`);
+    if (MUST_ESCAPE.has(char)) throw context.fail(`unescaped '${char}' at position ${position}`);
     if (char === ' ' && position === start) {
       throw context.fail(`unescaped leading space at position ${position}`);
     }

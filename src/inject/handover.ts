@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { sign } from 'cookie-signature';
 import type { Config } from '../config/index.js';
-import { locationWithToken } from './location.js';
+import { locationWithoutToken, locationWithToken } from './location.js';
 import { encodeMarker, type Marker } from './marker.js';
 
 export type TokenPlacement = Config['inject']['tokenPlacement'];
@@ -48,9 +48,9 @@ export function tokenLocation(
 ): string {
   if (placement === 'query') return locationWithToken(rawPath, rawQuery, token);
 
-  const kept = rawQuery.split('&').filter((part) => part !== '' && !isTokenParameter(part));
-  const query = kept.length === 0 ? '' : `?${kept.join('&')}`;
-  return `${rawPath}${query}#jwt=${encodeURIComponent(JSON.stringify(token))}`;
+  // A stale `jwt` in the query would only confuse: the client prefers the fragment anyway.
+  const location = locationWithoutToken(rawPath, rawQuery);
+  return `${location}#jwt=${encodeURIComponent(JSON.stringify(token))}`;
 }
 
 /**
@@ -70,14 +70,4 @@ export function setMarkerCookie(
     `${markerCookieName}=${encodeURIComponent(signed)}; Max-Age=${maxAgeSeconds}; Path=/; ` +
       `HttpOnly${secureCookie ? '; Secure' : ''}; SameSite=Lax`,
   );
-}
-
-/** A stale `jwt` in the query would only confuse: the client prefers the fragment anyway. */
-function isTokenParameter(part: string): boolean {
-  const name = part.split('=', 1)[0] as string;
-  try {
-    return decodeURIComponent(name.replace(/\+/g, ' ')) === 'jwt';
-  } catch {
-    return false;
-  }
 }

@@ -28,9 +28,22 @@ const OUTSIDE_URI = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/gu;
  * that it is a room path (one leading slash, no backslash), so the result cannot leave the site.
  */
 export function locationWithToken(rawPath: string, rawQuery: string, token: string): string {
-  const kept = splitQuery(rawQuery).filter((part) => splitParameter(part)[0] !== 'jwt');
-  kept.push(`jwt=${encodeURIComponent(token)}`);
-  return `${encodeOutsideUri(rawPath)}?${kept.map(encodeOutsideUri).join('&')}`;
+  return siteLocation(rawPath, rawQuery, `jwt=${encodeURIComponent(token)}`);
+}
+
+/** The same, without any `jwt` parameter: for a token handed over in the fragment. */
+export function locationWithoutToken(rawPath: string, rawQuery: string): string {
+  return siteLocation(rawPath, rawQuery);
+}
+
+function siteLocation(rawPath: string, rawQuery: string, added?: string): string {
+  const kept = splitQuery(rawQuery)
+    .filter((part) => splitParameter(part)[0] !== 'jwt')
+    .map(encodeOutsideUri);
+  if (added !== undefined) kept.push(added);
+
+  const path = encodeOutsideUri(rawPath);
+  return kept.length === 0 ? path : `${path}?${kept.join('&')}`;
 }
 
 function encodeOutsideUri(text: string): string {

@@ -1,4 +1,5 @@
-// Debian's Chromium driven by playwright-core, with test client certificates (TESTING.md).
+// Debian's Chromium driven by playwright-core; Playwright presents each context's client
+// certificate to nginx itself, and everything above TLS is Chromium's own.
 import { access, constants, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

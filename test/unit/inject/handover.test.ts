@@ -31,6 +31,12 @@ describe('the Location that hands the token over', () => {
   it('leaves no empty query behind when only jwt was there', () => {
     expect(tokenLocation('/a/b', 'jwt=old', TOKEN, 'fragment')).toBe(`/a/b#jwt=%22${TOKEN}%22`);
   });
+
+  it('percent-encodes what a URI may not hold in the kept query, as with the query hand-over', () => {
+    const location = tokenLocation('/room', 'x="y"&%6Awt=old', TOKEN, 'fragment');
+
+    expect(location).toBe(`/room?x=%22y%22#jwt=%22${TOKEN}%22`);
+  });
 });
 
 describe('room page navigations with the token in the fragment', () => {
