@@ -108,7 +108,8 @@ export function createNavigationHandler(deps: InjectDependencies): NavigationHan
       identity.kind === 'holder' ? applyRules(res, identity.identity, target) : undefined;
     const subject = holder ? markerSubject(holder.id, target) : '';
 
-    const log = observer.loggerFor(res);
+    // A logger bound to the request id is made only for a line that is written.
+    const log = (): Logger => observer.loggerFor(res);
     const presented = holder ? await checkToken(nav.rawQuery, holder, target, now) : ABSENT;
     const facts: NavigationFacts = {
       identity,
@@ -119,17 +120,19 @@ export function createNavigationHandler(deps: InjectDependencies): NavigationHan
       now,
     };
     const decision = decide(facts, config.inject);
-    log.debug(
-      {
-        identity: identity.kind,
-        subjectDn: holder?.subjectDn,
-        serial: holder?.serial,
-        presentedToken: facts.token,
-        marker: facts.marker?.state,
-        unansweredRedirects: facts.unansweredRedirects,
-      },
-      'room page facts',
-    );
+    if (deps.logger.isLevelEnabled('debug')) {
+      log().debug(
+        {
+          identity: identity.kind,
+          subjectDn: holder?.subjectDn,
+          serial: holder?.serial,
+          presentedToken: facts.token,
+          marker: facts.marker?.state,
+          unansweredRedirects: facts.unansweredRedirects,
+        },
+        'room page facts',
+      );
+    }
     const record = decisionRecord(decision, target, identity, presented);
     // With the token in the fragment the gateway never sees it arrive: the tokenless visit right
     // after a redirect is how every hand-over looks, so it is no loop there.
@@ -224,7 +227,7 @@ export function createNavigationHandler(deps: InjectDependencies): NavigationHan
    */
   function readMarker(
     req: IncomingMessage,
-    log: Logger,
+    log: () => Logger,
     now: number,
     subject: string,
   ): Marker | undefined {
@@ -234,17 +237,17 @@ export function createNavigationHandler(deps: InjectDependencies): NavigationHan
 
     const reading = readMarkerCookie(typeof cookie === 'string' ? cookie : '', markerKeys, now);
     if (reading.kind === 'ignored') {
-      log.warn({ reason: reading.reason, peer: req.socket.remoteAddress }, 'ignored a marker');
+      log().warn({ reason: reading.reason, peer: req.socket.remoteAddress }, 'ignored a marker');
       return undefined;
     }
 
     if (reading.marker.subject !== subject) {
       // The usual trace of moving from one room to another, not an attack.
-      log.debug({ reason: 'marker-other-subject' }, 'ignored a marker for another room');
+      log().debug({ reason: 'marker-other-subject' }, 'ignored a marker for another room');
       return undefined;
     }
     if (reading.previousSecret) {
-      log.debug({ reason: 'marker-previous-secret' }, 'accepted a marker of a previous secret');
+      log().debug({ reason: 'marker-previous-secret' }, 'accepted a marker of a previous secret');
     }
     return reading.marker;
   }

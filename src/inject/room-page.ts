@@ -188,16 +188,17 @@ export interface RoomNavigation {
 
 /**
  * The room page a request navigates to, or undefined for anything else: static files, BOSH,
- * fetches. Asked of every request, so it asks the cheap questions first: the method before any
- * header (node builds `req.headers` on first use), the headers before the path.
+ * fetches. Asked of every request, so it asks the cheap questions first: the method, then the
+ * three headers that tell a navigation, read from `rawHeaders` (node builds `req.headers` for
+ * all headers on first use, and the proxy never needs it), then the path.
  */
 export function readRoomNavigation(req: {
   method?: string;
   url?: string;
-  headers: Record<string, HeaderValue>;
+  rawHeaders: readonly string[];
 }): RoomNavigation | undefined {
   if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
-  if (!isPageNavigation(req.method, req.headers)) return undefined;
+  if (!isPageNavigation(req.method, navigationHeaders(req.rawHeaders))) return undefined;
 
   const url = req.url ?? '/';
   const question = url.indexOf('?');
@@ -206,4 +207,20 @@ export function readRoomNavigation(req: {
   if (!target) return undefined;
 
   return { target, rawPath, rawQuery: question === -1 ? '' : url.slice(question + 1) };
+}
+
+const NAVIGATION_HEADERS = new Set(['sec-fetch-mode', 'sec-fetch-dest', 'accept']);
+
+/** Those headers as `req.headers` would hold them: repeated ones joined with ', '. */
+function navigationHeaders(rawHeaders: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = (rawHeaders[index] as string).toLowerCase();
+    if (!NAVIGATION_HEADERS.has(name)) continue;
+
+    const value = rawHeaders[index + 1] as string;
+    const earlier = headers[name];
+    headers[name] = earlier === undefined ? value : `${earlier}, ${value}`;
+  }
+  return headers;
 }
