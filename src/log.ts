@@ -2,15 +2,49 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-/** Query parameters whose values are bearer tokens: Jitsi's page token and its BOSH/websocket token. */
-const SECRET_QUERY_PARAMETERS = /([?&](?:jwt|token)=)[^&#\s]*/gi;
+/**
+ * Parameters whose values are credentials: Jitsi's page token (`jwt`), its BOSH and websocket
+ * token (`token`), and the password the bridge's websockets carry (`/colibri-ws/…?pwd=`).
+ */
+const SECRET_PARAMETERS = new Set(['jwt', 'token', 'pwd']);
+
+/** Cheaper than PARAMETER: a text without any of these cannot hold a secret parameter. */
+const MAY_NAME_SECRET = /jwt|token|pwd|%/i;
 
 /**
- * Replace the values of `jwt` and `token` query parameters, so that a URL can be logged.
- * Tokens travel in URLs, and a logged token is a usable credential until it expires.
+ * One `name=value` pair after `?`, `&` or `#`. The value ends at whitespace too, since error
+ * messages and stacks quote URLs inside other text.
+ */
+const PARAMETER = /([?&#])([^=&#?\s]*)=([^&#\s]*)/g;
+
+/**
+ * Replace the values of `jwt`, `token` and `pwd` parameters, in the query and in the fragment,
+ * so that a URL can be logged. Tokens travel in URLs, and a logged token is a usable credential
+ * until it expires. Never throws.
  */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY_PARAMETERS, '$1[redacted]');
+  // Called for every logged request: most URLs have neither query nor fragment, and most
+  // queries name no secret, even escaped.
+  if (!url.includes('?') && !url.includes('#')) return url;
+  if (!MAY_NAME_SECRET.test(url)) return url;
+
+  return url.replace(PARAMETER, (pair, separator: string, name: string) =>
+    isSecretParameter(name) ? `${separator}${name}=[redacted]` : pair,
+  );
+}
+
+/**
+ * The room page reads `%6Awt` as `jwt` (it percent-decodes names as URLSearchParams does), so
+ * names are compared decoded, escape by escape so that one bad escape does not hide the rest,
+ * and without regard to case.
+ */
+function isSecretParameter(rawName: string): boolean {
+  const name = rawName.includes('%')
+    ? rawName.replace(/%([0-9A-Fa-f]{2})/g, (_escape, hex: string) =>
+        String.fromCharCode(Number.parseInt(hex, 16)),
+      )
+    : rawName;
+  return SECRET_PARAMETERS.has(name.toLowerCase());
 }
 
 /**

@@ -41,9 +41,11 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
     if (typeof read === 'string') problems.push(read);
     else mergeInto(input, read);
   }
+  // Compose passes `VAR=${VAR}` through as an empty text when the `.env` leaves it out, so an
+  // empty variable counts as unset: the file or the default applies, as it would without it.
   for (const [name, key] of envKeys) {
     const value = env[name];
-    if (value !== undefined) setPath(input, key, value);
+    if (value !== undefined && value !== '') setPath(input, key, value);
   }
   if (options.development) input.development = true;
 

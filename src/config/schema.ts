@@ -1,7 +1,21 @@
-import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 // The rules language alone: the rules engine reads identities, and config stays below identity.
 import { ruleListSchema } from '../rules/schema.js';
+import {
+  audienceList,
+  flag,
+  headerName,
+  list,
+  optionalPort,
+  optionalText,
+  port,
+  seconds,
+  secretList,
+  textList,
+  upstreamUrl,
+  validProxyList,
+  wholeNumber,
+} from './values.js';
 
 /**
  * Every setting the gateway has: its type, default, environment variable and meaning.
@@ -19,52 +33,6 @@ function setting<T extends z.ZodType>(type: T, meta: SettingMeta): T {
   settingMeta.add(type, meta);
   return type;
 }
-
-/** Environment values are strings; a comma list becomes an array. */
-const list = z.preprocess(
-  (value) =>
-    typeof value === 'string'
-      ? value
-          .split(',')
-          .map((item) => item.trim())
-          .filter((item) => item !== '')
-      : value,
-  z.array(z.string().min(1)),
-);
-
-const flag = z.preprocess((value) => {
-  if (typeof value !== 'string') return value;
-  const lower = value.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
-  if (['0', 'false', 'no', 'off', ''].includes(lower)) return false;
-  return value;
-}, z.boolean());
-
-/** proxy-addr, which reads the list at runtime, is also the judge of what it may hold. */
-function validProxyList(context: z.core.ParsePayload<string[]>): void {
-  for (const entry of context.value) {
-    try {
-      proxyaddr.compile(entry);
-    } catch {
-      context.issues.push({
-        code: 'custom',
-        input: entry,
-        message: `${JSON.stringify(entry)} is not an address, a CIDR range or a known name`,
-      });
-    }
-  }
-}
-
-/** An optional text such as a file path; an empty environment variable counts as unset. */
-function optionalText() {
-  return z.preprocess((value) => (value === '' ? undefined : value), z.string().min(1).optional());
-}
-
-/** Secrets are never echoed: the message gives the rule only. */
-const secretList = z.preprocess(
-  (value) => (typeof value === 'string' ? value.split(',').filter((item) => item !== '') : value),
-  z.array(z.string().min(32, 'must be at least 32 characters long')),
-);
 
 /** A previous marker key without an end would verify markers for ever, even after a leak. */
 function requireGraceEnd(
@@ -94,16 +62,6 @@ function requireHeadersWithinRequest(
   }
 }
 
-const port = z.coerce.number().int().min(0).max(65_535);
-const seconds = z.coerce.number().int().min(1);
-/** An empty environment value means "not set" here, not port 0. */
-const optionalPort = z.preprocess((value) => (value === '' ? undefined : value), port.optional());
-
-const headerName = z
-  .string()
-  .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')
-  .transform((name) => name.toLowerCase());
-
 export const configSchema = z.strictObject({
   development: setting(flag.default(false), {
     env: 'GATEWAY_DEVELOPMENT',
@@ -128,9 +86,10 @@ export const configSchema = z.strictObject({
     .prefault({}),
   upstream: z
     .strictObject({
-      url: setting(z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8000'), {
+      url: setting(upstreamUrl.default('http://127.0.0.1:8000'), {
         env: 'GATEWAY_UPSTREAM_URL',
-        description: 'The Jitsi web server that receives everything the gateway passes on.',
+        description:
+          'The Jitsi web server that receives everything the gateway passes on: http or https, with an optional base path; no user name, password, query or fragment.',
       }),
       timeoutSeconds: setting(seconds.default(30), {
         env: 'GATEWAY_UPSTREAM_TIMEOUT',
@@ -146,10 +105,10 @@ export const configSchema = z.strictObject({
     .prefault({}),
   identity: z
     .strictObject({
-      trustedProxies: setting(list.check(validProxyList).default(['loopback']), {
+      trustedProxies: setting(list(textList.check(validProxyList).default(['loopback'])), {
         env: 'GATEWAY_TRUSTED_PROXIES',
         description:
-          'Peers allowed to assert identity headers: addresses, CIDR ranges, or the names loopback, linklocal, uniquelocal. Comma list in the environment.',
+          'Peers allowed to assert identity headers: addresses, CIDR ranges, or the names loopback, linklocal, uniquelocal, not every address. Comma list in the environment; `[]` in a file trusts none.',
       }),
       verifyHeader: setting(headerName.prefault('X-SSL-Client-Verify'), {
         env: 'GATEWAY_VERIFY_HEADER',
@@ -184,9 +143,10 @@ export const configSchema = z.strictObject({
         env: 'JWT_APP_SECRET',
         description: "Prosody's app_secret, used as raw bytes for HS256; at least 32 characters.",
       }),
-      audience: setting(z.string().min(1).default('jitsi'), {
+      audience: setting(list(audienceList.default('jitsi')), {
         env: 'JWT_ACCEPTED_AUDIENCES',
-        description: 'The `aud` claim (one string); must be accepted by Prosody.',
+        description:
+          'The audiences Prosody accepts, a comma list as in docker-jitsi-meet; tokens carry the first as their one `aud` claim.',
       }),
       xmppDomain: setting(z.string().min(1).default('meet.jitsi'), {
         env: 'XMPP_DOMAIN',
@@ -197,11 +157,11 @@ export const configSchema = z.strictObject({
         description:
           'How long a minted token is valid. It only has to outlive the join: Jitsi keeps a running meeting past `exp`.',
       }),
-      clockSkewSeconds: setting(z.coerce.number().int().min(0).default(60), {
+      clockSkewSeconds: setting(wholeNumber(0).default(60), {
         env: 'GATEWAY_CLOCK_SKEW',
         description: '`nbf` is set this far in the past, since Prosody allows no skew at all.',
       }),
-      renewMarginSeconds: setting(z.coerce.number().int().min(0).default(60), {
+      renewMarginSeconds: setting(wholeNumber(0).default(60), {
         env: 'GATEWAY_TOKEN_RENEW_MARGIN',
         description: 'A token already in the URL with less than this left is replaced.',
       }),
@@ -293,7 +253,7 @@ export const configSchema = z.strictObject({
         description:
           'A room page that comes back without the token we just added, within this time, is a loop and is passed through.',
       }),
-      backstopMaxRedirects: setting(z.coerce.number().int().min(1).max(10).default(3), {
+      backstopMaxRedirects: setting(wholeNumber(1, 10).default(3), {
         env: 'GATEWAY_BACKSTOP_MAX_REDIRECTS',
         description:
           'Redirects per holder and room whose token never arrived, within the backstop window, before the gateway stops redirecting (for browsers without cookies).',
@@ -302,7 +262,7 @@ export const configSchema = z.strictObject({
         env: 'GATEWAY_BACKSTOP_WINDOW',
         description: 'The backstop window.',
       }),
-      backstopMaxEntries: setting(z.coerce.number().int().min(100).default(100_000), {
+      backstopMaxEntries: setting(wholeNumber(100).default(100_000), {
         env: 'GATEWAY_BACKSTOP_MAX_ENTRIES',
         description:
           'Holder-and-room pairs the backstop remembers at most; the oldest are forgotten first.',
@@ -355,20 +315,12 @@ export const configSchema = z.strictObject({
         env: 'GATEWAY_KEEP_ALIVE_TIMEOUT',
         description: 'An idle connection between two requests is closed after this long.',
       }),
-      maxHeaderBytes: setting(
-        z.coerce
-          .number()
-          .int()
-          .min(4096)
-          .max(1024 * 1024)
-          .default(32 * 1024),
-        {
-          env: 'GATEWAY_MAX_HEADER_BYTES',
-          description:
-            'Largest request line and headers together, in bytes; more is answered 431. The escaped client certificate alone takes a few KiB.',
-        },
-      ),
-      maxConnectionsPerPeer: setting(z.coerce.number().int().min(0).default(256), {
+      maxHeaderBytes: setting(wholeNumber(4096, 1024 * 1024).default(32 * 1024), {
+        env: 'GATEWAY_MAX_HEADER_BYTES',
+        description:
+          'Largest request line and headers together, in bytes; more is answered 431. The escaped client certificate alone takes a few KiB.',
+      }),
+      maxConnectionsPerPeer: setting(wholeNumber(0).default(256), {
         env: 'GATEWAY_MAX_CONNECTIONS_PER_PEER',
         description:
           'Connections one peer that is not a trusted proxy may hold open at once; more are answered 503 and closed. 0 for no limit. Trusted proxies are not limited: every browser comes through them.',

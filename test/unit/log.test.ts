@@ -8,6 +8,19 @@ describe('redactUrl', () => {
     ['/http-bind?room=x&token=abc&x=1', '/http-bind?room=x&token=[redacted]&x=1'],
     ['/room?JWT=abc#frag', '/room?JWT=[redacted]#frag'],
     ['/room?lang=de', '/room?lang=de'],
+    ['/room', '/room'],
+    ['/colibri-ws/jvb1/ep1/user1?pwd=SECRET', '/colibri-ws/jvb1/ep1/user1?pwd=[redacted]'],
+    ['/R1?%6Awt=SECRET', '/R1?%6Awt=[redacted]'],
+    ['/R1?%6a%57%54=SECRET&x=1', '/R1?%6a%57%54=[redacted]&x=1'],
+    ['/R1?j%77t=SECRET%zz&lang=de', '/R1?j%77t=[redacted]&lang=de'],
+    ['/http-bind?%74oken=SECRET', '/http-bind?%74oken=[redacted]'],
+    ['/colibri-ws/x?PWD=SECRET', '/colibri-ws/x?PWD=[redacted]'],
+    ['/room#jwt=%22SECRET%22', '/room#jwt=[redacted]'],
+    ['/room?lang=de#config.a=1&jwt="SECRET"', '/room?lang=de#config.a=1&jwt=[redacted]'],
+    ['/room?a=1&jwt=ONE&jwt=TWO', '/room?a=1&jwt=[redacted]&jwt=[redacted]'],
+    ['/room?jwtx=1&xjwt=2&pwdx=3', '/room?jwtx=1&xjwt=2&pwdx=3'],
+    ['/room?a=x%3Fjwt%3DNOT-A-PARAMETER', '/room?a=x%3Fjwt%3DNOT-A-PARAMETER'],
+    ['cannot read /x?jwt=SECRET at line 1', 'cannot read /x?jwt=[redacted] at line 1'],
   ])('turns %s into %s', (url, redacted) => {
     expect(redactUrl(url)).toBe(redacted);
   });
