@@ -13,6 +13,6 @@ ulimit -Hn 1048576 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)"
 
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-  exec taskset -c 0 node bench/results/build/run.js "$@"
+  exec taskset -c 0 node bench/results/build/run.js --file-limit "$(ulimit -n)" "$@"
 fi
-exec node bench/results/build/run.js "$@"
+exec node bench/results/build/run.js --file-limit "$(ulimit -n)" "$@"

@@ -34,12 +34,23 @@ const { values: flags } = parseArgs({
     soak: { type: 'boolean', default: false },
     'soak-seconds': { type: 'string', default: '300' },
     only: { type: 'string' },
+    // `ulimit -n` of the processes under test, from run.sh.
+    'file-limit': { type: 'string', default: '1048576' },
   },
 });
 
 const settings = flags.quick
   ? { warmupSeconds: 1, seconds: 3, idleConnections: 2000, soakWarmupSeconds: 10 }
   : { warmupSeconds: 2, seconds: 8, idleConnections: 10_000, soakWarmupSeconds: 60 };
+
+/**
+ * A proxy holds two sockets per websocket, one to each side: with fewer open files allowed than
+ * that needs (and a margin for everything else), fewer idle websockets are opened, and said so.
+ */
+const idleConnections = Math.min(
+  settings.idleConnections,
+  Math.floor((Number(flags['file-limit']) - 1000) / 2),
+);
 
 interface HttpWorkload {
   name: string;
@@ -118,7 +129,7 @@ async function measureEcho(target: Target): Promise<Row> {
 
 async function measureIdle(target: Target): Promise<IdleRow> {
   const before = rssBytes(target.pids());
-  const sockets = await openMany(websocketUrl(target), settings.idleConnections);
+  const sockets = await openMany(websocketUrl(target), idleConnections);
   await delay(2000);
   const rss = rssBytes(target.pids());
   await closeAll(sockets);
@@ -256,6 +267,11 @@ async function main(): Promise<void> {
 
     const idle: IdleRow[] = [];
     if (wanted('idle-websockets')) {
+      if (idleConnections < settings.idleConnections) {
+        console.log(
+          `idle websockets: ${idleConnections}, not ${settings.idleConnections}: the open-file limit is ${flags['file-limit']}`,
+        );
+      }
       for (const target of lab.targets) idle.push(await measureIdle(target));
       console.log(`${formatIdle(idle)}\n`);
     }
@@ -285,8 +301,9 @@ async function main(): Promise<void> {
       });
       console.log(
         `soak: RSS ${soak.rssAfterWarmupMb.toFixed(0)} MB after warm-up, at most ` +
-          `${soak.rssMaxMb.toFixed(0)} MB over ${soak.seconds} s (growth ` +
-          `${(soak.growth * 100).toFixed(1)}%), ${soak.failures} failed\n`,
+          `${soak.rssMaxMb.toFixed(0)} MB over ${soak.seconds} s, ${soak.rssEndMb.toFixed(0)} MB ` +
+          `at the end; median of the last minute against the first: ` +
+          `${(soak.growth * 100).toFixed(1)}%; ${soak.failures} failed\n`,
       );
     }
 

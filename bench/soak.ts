@@ -22,7 +22,10 @@ export interface SoakResult {
   rssAfterWarmupMb: number;
   rssMaxMb: number;
   rssEndMb: number;
-  /** highest RSS after warm-up over RSS at the end of warm-up, minus one */
+  /**
+   * Median RSS of the last minute over the median of the first minute after warm-up, minus
+   * one. Medians, since RSS swings by tens of MB between two garbage collections.
+   */
   growth: number;
   failures: number;
 }
@@ -99,7 +102,25 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     rssAfterWarmupMb,
     rssMaxMb,
     rssEndMb: samples[samples.length - 1]?.[1] ?? Number.NaN,
-    growth: rssMaxMb / rssAfterWarmupMb - 1,
+    growth: median(lastMinute(afterWarmup)) / median(firstMinute(afterWarmup)) - 1,
     failures: loads.reduce((sum, load) => sum + load.failures, 0),
   };
+}
+
+function firstMinute(samples: readonly [number, number][]): number[] {
+  const start = samples[0]?.[0] ?? 0;
+  return samples.filter(([at]) => at < start + 60).map(([, rss]) => rss);
+}
+
+function lastMinute(samples: readonly [number, number][]): number[] {
+  const end = samples[samples.length - 1]?.[0] ?? 0;
+  return samples.filter(([at]) => at > end - 60).map(([, rss]) => rss);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }

@@ -69,6 +69,9 @@ export async function startLab(paths: Paths): Promise<Lab> {
           GATEWAY_UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}`,
           JWT_APP_SECRET: BENCH_APP_SECRET,
           GATEWAY_COOKIE_SECRET: BENCH_COOKIE_SECRET,
+          // The room page returns are made once, at the start, and replayed through the whole
+          // run and the soak: their tokens must not expire on the way.
+          GATEWAY_TOKEN_LIFETIME: '7200',
         },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
