@@ -1,8 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The recorded nginx headers live in the `shared` folder beside the repository. */
-export const FIXTURES_DIR = fileURLToPath(
+/**
+ * Request headers recorded from a real nginx, with the truth table in their README. The copy
+ * in the repository is what the tests read, so that a clone tests alone; the recorded set it
+ * came from, in `shared/` beside the repository where there is one, is compared with it in
+ * test/unit/identity/fixtures-copy.test.ts.
+ */
+export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/nginx-headers/', import.meta.url));
+
+/** The recorded set the copy came from. */
+export const RECORDED_FIXTURES_DIR = fileURLToPath(
   new URL('../../../shared/fixtures/nginx-headers/', import.meta.url),
 );
 

@@ -5,7 +5,7 @@ import { GatewayError } from '../../../src/errors.js';
 import { readCertificate, readSubjectAltNameEmails } from '../../../src/identity/certificate.js';
 
 const HEADER = 'x-ssl-client-cert';
-const FIXTURES = new URL('../../../../shared/fixtures/nginx-headers/', import.meta.url);
+const FIXTURES = new URL('../../fixtures/nginx-headers/', import.meta.url);
 
 function fixtureCertificate(name: string): string {
   const fixture = JSON.parse(readFileSync(new URL(`${name}.json`, FIXTURES), 'utf8')) as {

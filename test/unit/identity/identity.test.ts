@@ -12,7 +12,7 @@ import {
 
 type Headers = Record<string, string | string[] | undefined>;
 
-const FIXTURES = new URL('../../../../shared/fixtures/nginx-headers/', import.meta.url);
+const FIXTURES = new URL('../../fixtures/nginx-headers/', import.meta.url);
 const NGINX_PEER = '127.0.0.1';
 const STRANGER = '203.0.113.7';
 
