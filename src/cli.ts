@@ -4,7 +4,7 @@ import { loadConfig, type Config, type LoadResult } from './config/index.js';
 import { isGatewayError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { explainToken, mintToken, splitRoomUrl, tokenInUrl } from './operator/index.js';
-import { describeConfig, startGateway, type RunningGateway } from './server/index.js';
+import { describeGateway, startGateway, type RunningGateway } from './server/index.js';
 import { createSigner, loadKeys } from './token/index.js';
 
 const USAGE = `usage: jitsi-cert-gateway [run] [--config FILE] [--development]
@@ -193,7 +193,11 @@ async function run(
     return 1;
   }
   logger.info(
-    { listen: gateway.url, metrics: gateway.metricsUrl ?? 'off', ...describeConfig(config) },
+    {
+      listen: gateway.url,
+      metrics: gateway.metricsUrl ?? 'off',
+      ...describeGateway(gateway.current()),
+    },
     'gateway started',
   );
 
@@ -262,7 +266,10 @@ function reload(gateway: RunningGateway, logger: Logger, load: () => LoadResult)
   if (outcome.notApplied.length > 0) {
     logger.warn({ settings: outcome.notApplied }, 'listen addresses change only on a restart');
   }
-  logger.info({ listen: gateway.url, ...describeConfig(result.config) }, 'configuration reloaded');
+  logger.info(
+    { listen: gateway.url, ...describeGateway(gateway.current()) },
+    'configuration reloaded',
+  );
 }
 
 const RELOAD_REJECTED = 'configuration reload rejected: keeping the current configuration';

@@ -53,8 +53,16 @@ const SERIAL = /^-?[0-9A-Fa-f]{1,128}$/;
 /** A hash in hex: nginx sends SHA-1; room for anything up to SHA-512. */
 const FINGERPRINT = /^[0-9A-Fa-f]{1,128}$/;
 const ID_HEX_LENGTH = 32;
-/** C0 and C1 controls, and the bidirectional embeddings, overrides and isolates. */
-const INVISIBLE_IN_NAMES = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu;
+/**
+ * What a display name must not hold: controls (C0, C1), the bidirectional marks, embeddings,
+ * overrides and isolates, and other invisible format characters (soft hyphen, zero-width space,
+ * byte order mark, the deprecated format controls) and line and paragraph separators. Jitsi
+ * shows the name to everyone in the room: a right-to-left mark or override would let it pose as
+ * another, an invisible one make two names look alike. Zero-width joiners stay: scripts and
+ * emoji need them.
+ */
+const INVISIBLE_IN_NAMES =
+  /[\p{Cc}\u00ad\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u206f\ufeff]/gu;
 
 /**
  * Holders read lately, by the exact identity header values they came with. The same values
@@ -238,19 +246,19 @@ function pseudonymousId(subjectDn: string, issuerDn?: string, serial?: string): 
   return createHash('sha256').update(source).digest('hex').slice(0, ID_HEX_LENGTH);
 }
 
-/**
- * CN, else UID, else the email, else the DN itself (or the serial, for an empty subject).
- * Control and bidirectional formatting characters are removed: Jitsi shows the name to
- * everyone in the room, and a right-to-left override would let it pose as another.
- */
+/** CN, else UID, else the email, else the DN itself (or the serial, for an empty subject). */
 function chooseName(
   attributes: readonly DnAttribute[],
   email: string | undefined,
   fallback: string,
 ): string {
-  const name =
-    firstText([findValue(attributes, 'CN'), findValue(attributes, 'UID'), email]) ?? fallback;
-  return name.replace(INVISIBLE_IN_NAMES, '');
+  const candidates = [findValue(attributes, 'CN'), findValue(attributes, 'UID'), email, fallback];
+  return firstText(candidates.map((candidate) => candidate && cleanDisplayName(candidate))) ?? '';
+}
+
+/** The text without the characters a display name must not hold (see INVISIBLE_IN_NAMES). */
+export function cleanDisplayName(text: string): string {
+  return text.replace(INVISIBLE_IN_NAMES, '');
 }
 
 /** The first value, in nginx's order, of an attribute type; types are case-insensitive. */

@@ -1,6 +1,7 @@
 export { decodeDn, type DnAttribute } from './dn.js';
 export { stripIdentityHeaders } from './headers.js';
 export {
+  cleanDisplayName,
   createIdentityReader,
   type GuestReason,
   type Identity,

@@ -1,4 +1,4 @@
-import type { Identity } from '../identity/index.js';
+import { cleanDisplayName, type Identity } from '../identity/index.js';
 import type { buildClaims, RoomTarget } from '../token/index.js';
 import { completeFeatures } from './features.js';
 import { matches, readFacts } from './match.js';
@@ -57,7 +57,7 @@ function withEffects(identity: Identity, effects: Effects): RuledIdentity {
   return {
     ...identity,
     id: fill(effects.id) ?? identity.id,
-    name: fill(effects.name) ?? identity.name,
+    name: displayName(fill(effects.name)) ?? identity.name,
     ...(email !== undefined && { email }),
     extras: avatar === undefined ? extras : { ...extras, avatar },
   };
@@ -77,4 +77,10 @@ function placeholderValues(identity: Identity): (name: string) => string | undef
 
     return identity.attributes.find((attribute) => attribute.type.toLowerCase() === lower)?.value;
   };
+}
+
+/** A template's name, cleaned as a certificate's is; a blank one keeps the default name. */
+function displayName(filled: string | undefined): string | undefined {
+  const name = filled === undefined ? undefined : cleanDisplayName(filled).trim();
+  return name === '' ? undefined : name;
 }

@@ -41,6 +41,8 @@ export interface Gateway {
   identity: IdentityReader;
   backstop: Backstop;
   config: Readonly<Config>;
+  /** The `kid` of new tokens; undefined with a shared secret. */
+  keyId: string | undefined;
   metrics: GatewayMetrics;
   observer: RequestObserver;
   endpoints: GatewayEndpoints;
@@ -142,7 +144,18 @@ export function createGateway(options: AppOptions): Gateway {
     });
   };
 
-  return { handleRequest, app, proxy, identity, backstop, config, metrics, observer, endpoints };
+  return {
+    handleRequest,
+    app,
+    proxy,
+    identity,
+    backstop,
+    config,
+    keyId: signer.keyId,
+    metrics,
+    observer,
+    endpoints,
+  };
 }
 
 function serveKeys(keyServer: KeyServer): RequestHandler {

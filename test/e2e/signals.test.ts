@@ -211,7 +211,8 @@ describe('the gateway process', { timeout: 60_000 }, () => {
       guests: 'pass',
       issuer: 'jitsi',
       keyId: null,
-      tokenSecret: 'set',
+      algorithm: 'HS256',
+      tokenKey: 'secret set',
       cookieSecret: 'set',
     });
 

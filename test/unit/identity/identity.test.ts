@@ -393,6 +393,34 @@ describe('malformed identity headers from a trusted proxy', () => {
     expect(holder.attributes[0]?.value).toBe('Ev\0e\n \u202enimda');
   });
 
+  it.each([
+    ['a right-to-left mark', 'CN=Ev\\E2\\80\\8Fnimda (admin)', 'Evnimda (admin)'],
+    ['an Arabic letter mark', 'CN=Ev\\D8\\9Cnimda', 'Evnimda'],
+    ['a zero-width space', 'CN=Ad\\E2\\80\\8Bmin', 'Admin'],
+    ['a byte order mark and a soft hyphen', 'CN=\\EF\\BB\\BFAd\\C2\\ADmin', 'Admin'],
+    ['a line separator', 'CN=Ad\\E2\\80\\A8min', 'Admin'],
+  ])('removes %s from the display name', (_case, dn, name) => {
+    const headers = { 'x-ssl-client-verify': 'SUCCESS', 'x-ssl-client-s-dn': dn };
+
+    expect(expectHolder(reader.read(NGINX_PEER, headers)).name).toBe(name);
+  });
+
+  it('keeps the zero-width joiner that scripts and emoji need', () => {
+    const headers = {
+      'x-ssl-client-verify': 'SUCCESS',
+      'x-ssl-client-s-dn': 'CN=\\D9\\85\\E2\\80\\8C\\D9\\85',
+    };
+
+    expect(expectHolder(reader.read(NGINX_PEER, headers)).name).toBe('\u0645\u200c\u0645');
+  });
+
+  it('falls back to the email when nothing is left of the CN once cleaned', () => {
+    const dn = 'emailAddress=eve@example.org,CN=\\E2\\80\\AE\\00';
+    const headers = { 'x-ssl-client-verify': 'SUCCESS', 'x-ssl-client-s-dn': dn };
+
+    expect(expectHolder(reader.read(NGINX_PEER, headers)).name).toBe('eve@example.org');
+  });
+
   it('reads a holder without the optional headers, with the id over the subject DN', () => {
     const headers = { 'x-ssl-client-verify': 'SUCCESS', 'x-ssl-client-s-dn': 'CN=Alice' };
 

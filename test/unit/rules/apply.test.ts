@@ -206,6 +206,24 @@ describe('rules: claims', () => {
     expect(user.id).toBe(alice().id);
   });
 
+  it('cleans a name made by a template as a certificate name is cleaned', () => {
+    const eve = holder('plain', {
+      attributes: [
+        { type: 'GN', value: 'Ev\u202e', rdn: 0 },
+        { type: 'SN', value: 'nimda\u0000\u001b[31m', rdn: 1 },
+      ],
+    });
+    const rule = { set: { name: '{GN} {SN}' } };
+
+    expect(userClaims(granted(eve, [rule])).user.name).toBe('Ev nimda[31m');
+  });
+
+  it('keeps the usual name when a template leaves nothing once cleaned', () => {
+    const eve = holder('plain', { attributes: [{ type: 'GN', value: '\u202e\u200f', rdn: 0 }] });
+
+    expect(userClaims(granted(eve, [{ set: { name: '{GN}' } }])).user.name).toBe('Alice Example');
+  });
+
   it('keeps the defaults without rules: name from CN, no moderator flag, no features', () => {
     const context = userClaims(granted(carol(), []));
     expect(context).toEqual({ user: { id: carol().id, name: 'Carol Admin' } });
