@@ -12,15 +12,17 @@ const SECRET_PARAMETERS = new Set(['jwt', 'token', 'pwd']);
 const MAY_NAME_SECRET = /jwt|token|pwd|%/i;
 
 /**
- * One `name=value` pair after `?`, `&` or `#`. The value ends at whitespace too, since error
- * messages and stacks quote URLs inside other text.
+ * One parameter after `?`, `&` or `#`: a name, and `=value` if there is one. It ends at
+ * whitespace too, since error messages and stacks quote URLs inside other text.
  */
-const PARAMETER = /([?&#])([^=&#?\s]*)=([^&#\s]*)/g;
+const PARAMETER = /([?&#])([^=&#?\s]*)(=[^&#\s]*)?/g;
 
 /**
  * Replace the values of `jwt`, `token` and `pwd` parameters, in the query and in the fragment,
  * so that a URL can be logged. Tokens travel in URLs, and a logged token is a usable credential
- * until it expires. Never throws.
+ * until it expires. A parameter whose decoded name only starts with one of them (`jwt%3D<token>`,
+ * `token%00=<token>`) is redacted whole: it may be a token under a name a client misreads.
+ * Never throws.
  */
 export function redactUrl(url: string): string {
   // Called for every logged request: most URLs have neither query nor fragment, and most
@@ -28,23 +30,28 @@ export function redactUrl(url: string): string {
   if (!url.includes('?') && !url.includes('#')) return url;
   if (!MAY_NAME_SECRET.test(url)) return url;
 
-  return url.replace(PARAMETER, (pair, separator: string, name: string) =>
-    isSecretParameter(name) ? `${separator}${name}=[redacted]` : pair,
-  );
+  return url.replace(PARAMETER, (parameter, separator: string, rawName: string, value?: string) => {
+    const name = decodeName(rawName);
+    if (SECRET_PARAMETERS.has(name))
+      return value === undefined ? parameter : `${separator}${rawName}=[redacted]`;
+    return SECRET_PREFIX.test(name) ? `${separator}[redacted]` : parameter;
+  });
 }
+
+const SECRET_PREFIX = /^(?:jwt|token|pwd)/;
 
 /**
  * The room page reads `%6Awt` as `jwt` (it percent-decodes names as URLSearchParams does), so
  * names are compared decoded, escape by escape so that one bad escape does not hide the rest,
  * and without regard to case.
  */
-function isSecretParameter(rawName: string): boolean {
+function decodeName(rawName: string): string {
   const name = rawName.includes('%')
     ? rawName.replace(/%([0-9A-Fa-f]{2})/g, (_escape, hex: string) =>
         String.fromCharCode(Number.parseInt(hex, 16)),
       )
     : rawName;
-  return SECRET_PARAMETERS.has(name.toLowerCase());
+  return name.toLowerCase();
 }
 
 /**

@@ -132,7 +132,7 @@ function readJsonFile(file: string): Tree | string {
     }
     return value as Tree;
   } catch (error) {
-    return `config file ${file}: is not valid JSON (${(error as Error).message})`;
+    return `config file ${file}: is not valid JSON${jsonErrorPlace(error)}`;
   }
 }
 
@@ -182,4 +182,13 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * Where JSON.parse gave up, when it says so, and nothing else: its message quotes the text
+ * around the error, and a config file holds secrets.
+ */
+function jsonErrorPlace(error: unknown): string {
+  const place = /at position \d+(?: \(line \d+ column \d+\))?/.exec((error as Error).message);
+  return place ? ` (${place[0]})` : '';
 }

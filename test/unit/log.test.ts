@@ -18,7 +18,11 @@ describe('redactUrl', () => {
     ['/room#jwt=%22SECRET%22', '/room#jwt=[redacted]'],
     ['/room?lang=de#config.a=1&jwt="SECRET"', '/room?lang=de#config.a=1&jwt=[redacted]'],
     ['/room?a=1&jwt=ONE&jwt=TWO', '/room?a=1&jwt=[redacted]&jwt=[redacted]'],
-    ['/room?jwtx=1&xjwt=2&pwdx=3', '/room?jwtx=1&xjwt=2&pwdx=3'],
+    // Names that only start with a secret one are redacted whole: over-redaction costs nothing.
+    ['/room?jwtx=1&xjwt=2&pwdx=3', '/room?[redacted]&xjwt=2&[redacted]'],
+    ['/Team%20Sync?jwt%3DeyJ.SECRET', '/Team%20Sync?[redacted]'],
+    ['/http-bind?token%00=SECRET&x=1', '/http-bind?[redacted]&x=1'],
+    ['/room?jwt', '/room?jwt'],
     ['/room?a=x%3Fjwt%3DNOT-A-PARAMETER', '/room?a=x%3Fjwt%3DNOT-A-PARAMETER'],
     ['cannot read /x?jwt=SECRET at line 1', 'cannot read /x?jwt=[redacted] at line 1'],
   ])('turns %s into %s', (url, redacted) => {

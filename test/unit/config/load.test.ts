@@ -95,6 +95,18 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it.each([
+    ['a value without quotes', '{"inject":{"cookieSecret":Sup3rS3cretCookieValue0123456789}}'],
+    ['a file that is only a secret', 'Sup3rS3cretPW-0123456789'],
+    ['a missing comma', '{"token":{"secret":"Sup3rS3cretTokenValue" "appId":"x"}}'],
+  ])('never quotes a config file that is not JSON: %s', (_case, text) => {
+    const result = loadConfig({ file: configFile(text), env: SECRETS });
+    const problems = result.ok ? [] : result.problems;
+
+    expect(problems).toEqual([expect.stringMatching(/: is not valid JSON/)]);
+    expect(problems.join('\n')).not.toMatch(/Sup3r|S3cret/);
+  });
+
   it('reports a config file that cannot be read', () => {
     const result = loadConfig({ file: '/nonexistent/gateway.json', env: SECRETS });
     expect(result.ok ? [] : result.problems).toEqual([
