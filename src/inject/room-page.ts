@@ -1,7 +1,11 @@
 import type { RoomTarget } from '../token/index.js';
 
-/** Paths that Jitsi serves as files or services, never as rooms (JITSI.md section 3). */
+/**
+ * Paths that Jitsi serves as files or services, never as rooms: those its nginx names, and
+ * `index.html`, the page itself, which nginx serves as the file it is (`try_files $uri`).
+ */
 const SERVICE_NAMES = new Set([
+  'index.html',
   'config.js',
   'interface_config.js',
   'external_api.js',

@@ -113,6 +113,7 @@ describe('readRoomPath', () => {
   it.each([
     '/',
     '/config.js',
+    '/index.html',
     '/interface_config.js',
     '/external_api.js',
     '/http-bind',
