@@ -123,7 +123,10 @@ function logDecision(logger: Logger, line: DecisionRecord & { status: number }):
   if (line.status >= 500) {
     logger.error(line, `room page: ${line.decision}`);
   } else if (line.reason === 'loop-broken' || line.reason === 'backstop') {
-    logger.warn(line, 'broke a redirect loop: passing the room page as it came, without a new token');
+    logger.warn(
+      line,
+      'broke a redirect loop: passing the room page as it came, without a new token',
+    );
   } else if (line.reason === 'identity-invalid') {
     logger.warn(line, `room page: ${line.decision}`);
   } else if (line.guest === 'untrusted-peer') {
