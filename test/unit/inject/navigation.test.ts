@@ -4,41 +4,28 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../../src/errors.js';
 import { createGateway } from '../../../src/server/index.js';
 import { testConfig } from '../../helpers/config.js';
-import { startEchoUpstream, type EchoUpstream } from '../../helpers/echo-upstream.js';
 import { readFixture } from '../../helpers/fixtures.js';
-import { captureLog, type CapturedLog } from '../../helpers/logs.js';
+import { startGatewayApps, type GatewayApps } from '../../helpers/gateway-app.js';
+import { captureLog } from '../../helpers/logs.js';
 
 const NOW = 1_800_000_000;
 const NAVIGATE = { 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'document' };
 const alice = { ...readFixture('plain').headers, ...NAVIGATE };
 const carol = { ...readFixture('multival').headers, ...NAVIGATE };
 
-let upstream: EchoUpstream;
-let log: CapturedLog;
-let gateways: ReturnType<typeof createGateway>[] = [];
+let apps: GatewayApps;
 
 beforeAll(async () => {
-  upstream = await startEchoUpstream();
+  apps = await startGatewayApps();
 });
 afterAll(async () => {
-  await upstream.close();
+  await apps.close();
 });
 afterEach(() => {
-  for (const gateway of gateways) gateway.proxy.close();
-  gateways = [];
-  upstream.requests.length = 0;
+  apps.reset();
 });
 
-function gatewayApp(env: Record<string, string> = {}, now = NOW) {
-  log = captureLog();
-  const gateway = createGateway({
-    config: testConfig({ GATEWAY_UPSTREAM_URL: upstream.url, ...env }),
-    logger: log.logger,
-    clock: () => now,
-  });
-  gateways.push(gateway);
-  return gateway.handleRequest;
-}
+const gatewayApp = (env: Record<string, string> = {}, now = NOW) => apps.app(env, now);
 
 function tokenIn(location: string | undefined): string {
   const params = new URL(location ?? '', 'https://meet.example').searchParams;
@@ -54,7 +41,10 @@ async function mintedToken(path: string, who = alice, now = NOW, env = {}): Prom
 }
 
 function decisions(): Record<string, unknown>[] {
-  return log.lines().filter((line) => line.decision !== undefined);
+  return apps
+    .log()
+    .lines()
+    .filter((line) => line.decision !== undefined);
 }
 
 describe('a token already in the URL', () => {
@@ -63,7 +53,7 @@ describe('a token already in the URL', () => {
     const response = await request(gatewayApp()).get(`/room?x=1&jwt=${token}`).set(alice);
 
     expect(response.status).toBe(200);
-    expect(upstream.requests[0]?.url).toBe(`/room?x=1&jwt=${token}`);
+    expect(apps.upstream.requests[0]?.url).toBe(`/room?x=1&jwt=${token}`);
     expect(decisions()).toEqual([
       expect.objectContaining({ reason: 'token-usable', presentedToken: 'usable' }),
     ]);
@@ -108,7 +98,7 @@ describe('a token already in the URL', () => {
     expect(decisions()).toEqual([
       expect.objectContaining({ reason: 'token-replaced', presentedToken: presented }),
     ]);
-    expect(upstream.requests).toHaveLength(0);
+    expect(apps.upstream.requests).toHaveLength(0);
   });
 
   it("is left alone when it is another system's and foreign tokens are kept", async () => {
@@ -118,11 +108,11 @@ describe('a token already in the URL', () => {
       .set(alice);
 
     expect(response.status).toBe(200);
-    expect(upstream.requests[0]?.url).toBe(`/room?jwt=${token}`);
+    expect(apps.upstream.requests[0]?.url).toBe(`/room?jwt=${token}`);
     expect(decisions()).toEqual([
       expect.objectContaining({ decision: 'pass', presentedToken: 'foreign' }),
     ]);
-    expect(log.text()).not.toContain(token);
+    expect(apps.log().text()).not.toContain(token);
   });
 
   it.each<[string, () => Promise<string>]>([
@@ -180,7 +170,7 @@ describe('rooms and tenants', () => {
     async (path) => {
       const response = await request(gatewayApp()).get(path).set(alice);
       expect(response.status).toBe(200);
-      expect(upstream.requests[0]?.url).toBe(path);
+      expect(apps.upstream.requests[0]?.url).toBe(path);
     },
   );
 });
@@ -196,7 +186,7 @@ describe('the key path', () => {
     async (path) => {
       const response = await request(gatewayApp()).get(path).set(alice);
       expect(response.status).not.toBe(302);
-      expect(upstream.requests).toHaveLength(0);
+      expect(apps.upstream.requests).toHaveLength(0);
     },
   );
 
@@ -204,7 +194,7 @@ describe('the key path', () => {
     const app = gatewayApp({ GATEWAY_KEY_SERVER_PATH: '/.well-known/jitsi-keys' });
     const keys = await request(app).get('/.well-known/jitsi-keys/jwks.json');
     expect(keys.status).toBe(200);
-    expect(upstream.requests).toHaveLength(0);
+    expect(apps.upstream.requests).toHaveLength(0);
   });
 });
 
