@@ -6,10 +6,13 @@ export type { Logger };
  * Parameters whose values are credentials: Jitsi's page token (`jwt`), its BOSH and websocket
  * token (`token`), and the password the bridge's websockets carry (`/colibri-ws/…?pwd=`).
  */
-const SECRET_PARAMETERS = new Set(['jwt', 'token', 'pwd']);
+const SECRET_NAMES = ['jwt', 'token', 'pwd'];
+const SECRET_PARAMETERS = new Set(SECRET_NAMES);
+/** A decoded name that starts with a secret one. */
+const SECRET_PREFIX = new RegExp(`^(?:${SECRET_NAMES.join('|')})`);
 
 /** Cheaper than PARAMETER: a text without any of these cannot hold a secret parameter. */
-const MAY_NAME_SECRET = /jwt|token|pwd|%/i;
+const MAY_NAME_SECRET = new RegExp(`${SECRET_NAMES.join('|')}|%`, 'i');
 
 /**
  * One parameter after `?`, `&` or `#`: a name, and `=value` if there is one. It ends at
@@ -37,8 +40,6 @@ export function redactUrl(url: string): string {
     return SECRET_PREFIX.test(name) ? `${separator}[redacted]` : parameter;
   });
 }
-
-const SECRET_PREFIX = /^(?:jwt|token|pwd)/;
 
 /**
  * The room page reads `%6Awt` as `jwt` (it percent-decodes names as URLSearchParams does), so

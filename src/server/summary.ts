@@ -17,13 +17,7 @@ export function describeGateway(
     algorithm: config.token.algorithm,
     // `null` with HS*: Prosody checks those with its shared app_secret, which has no key id.
     keyId: gateway.keyId ?? null,
-    tokenKey: config.token.algorithm.startsWith('HS')
-      ? config.token.secret || config.token.secretFile
-        ? 'secret set'
-        : 'secret missing'
-      : config.token.keyFile
-        ? `key file ${config.token.keyFile}`
-        : 'key file missing',
+    tokenKey: describeTokenKey(config.token),
     cookieSecret: config.inject.cookieSecret ? 'set' : 'missing',
     logLevel: config.logLevel,
     accessLogLevel: config.server.accessLogLevel,
@@ -31,4 +25,12 @@ export function describeGateway(
     shutdownGraceSeconds: config.server.shutdownGraceSeconds,
     development: config.development,
   };
+}
+
+/** The shared secret's presence with HS*, the key file with RS*; never key material. */
+function describeTokenKey(token: Gateway['config']['token']): string {
+  if (!token.algorithm.startsWith('HS'))
+    return token.keyFile ? `key file ${token.keyFile}` : 'key file missing';
+
+  return token.secret || token.secretFile ? 'secret set' : 'secret missing';
 }
