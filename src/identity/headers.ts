@@ -103,7 +103,8 @@ export function stripIdentityHeaders(
  * `HTTP_X_SSL_CLIENT_VERIFY`, the same as `X-SSL-Client-Verify`.
  */
 export function isIdentityHeader(name: string, wanted: ReadonlySet<string>): boolean {
-  const normalized = name.toLowerCase().replace(/_/g, '-');
+  const lower = name.toLowerCase();
+  const normalized = lower.includes('_') ? lower.replaceAll('_', '-') : lower;
   return wanted.has(normalized) || normalized.startsWith(IDENTITY_HEADER_PREFIX);
 }
 

@@ -20,8 +20,23 @@ export function compileTrust(
   // proxy-addr matches an IPv4-mapped IPv6 peer (::ffff:127.0.0.1) against IPv4 ranges itself,
   // and answers false for anything that is not an IP address.
   const trust = proxyAddr.compile([...trustedProxies]);
-  return (peer) => typeof peer === 'string' && trust(peer, 0);
+  // Parsing the address is most of the cost, and a gateway hears from few peers: its proxies.
+  const known = new Map<string, boolean>();
+  return (peer) => {
+    if (typeof peer !== 'string') return false;
+
+    let trusted = known.get(peer);
+    if (trusted === undefined) {
+      trusted = trust(peer, 0);
+      known.set(peer, trusted);
+      if (known.size > REMEMBERED_PEERS) known.delete(known.keys().next().value as string);
+    }
+    return trusted;
+  };
 }
+
+/** Peers whose answer is kept; the one asked about first is forgotten first. */
+const REMEMBERED_PEERS = 256;
 
 function isUsableEntry(entry: string): boolean {
   try {

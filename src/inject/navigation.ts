@@ -83,11 +83,20 @@ export function createNavigationHandler(deps: InjectDependencies): NavigationHan
     maxAgeSeconds: Math.max(config.token.lifetimeSeconds, config.inject.loopWindowSeconds),
   };
 
+  /** The request's cookies, parsed by cookie-parser from the one header it reads. */
+  const readCookies = (header: string | undefined): Record<string, unknown> => {
+    const holder = { headers: { cookie: header } } as { cookies?: Record<string, unknown> };
+    parseCookies(holder as Request, {} as Response, () => undefined);
+    return holder.cookies ?? {};
+  };
+
   return (req, res, navigation, next) => {
-    // cookie-parser reads only `headers.cookie` and adds `cookies`: a plain request will do.
-    parseCookies(req as Request, res as Response, () => {
-      handleNavigation({ req, res, next, deps, ...navigation }).catch(next);
-    });
+    const { cookie, identityHeaders } = readNavigationHeaders(
+      req.rawHeaders,
+      deps.identity.isIdentityHeader,
+    );
+    const cookies = readCookies(cookie);
+    handleNavigation({ req, res, next, deps, cookies, identityHeaders, ...navigation }).catch(next);
   };
 
   interface Navigation {
@@ -95,6 +104,8 @@ export function createNavigationHandler(deps: InjectDependencies): NavigationHan
     res: ServerResponse;
     next: NavigationNext;
     deps: InjectDependencies;
+    cookies: Record<string, unknown>;
+    identityHeaders: Record<string, string[]>;
     target: RoomTarget;
     rawPath: string;
     rawQuery: string;
@@ -103,7 +114,7 @@ export function createNavigationHandler(deps: InjectDependencies): NavigationHan
   async function handleNavigation(nav: Navigation): Promise<void> {
     const { req, res, target } = nav;
     const now = deps.clock();
-    const identity = deps.identity.read(req.socket.remoteAddress, req.headersDistinct);
+    const identity = deps.identity.read(req.socket.remoteAddress, nav.identityHeaders);
     const holder =
       identity.kind === 'holder' ? applyRules(res, identity.identity, target) : undefined;
     const subject = holder ? markerSubject(holder.id, target) : '';
@@ -114,7 +125,7 @@ export function createNavigationHandler(deps: InjectDependencies): NavigationHan
     const facts: NavigationFacts = {
       identity,
       token: tokenFact(presented),
-      marker: readMarker(req, log, now, subject),
+      marker: readMarker(req, nav.cookies, log, now, subject),
       subject,
       unansweredRedirects: holder ? deps.backstop.count(subject, now) : 0,
       now,
@@ -227,12 +238,12 @@ export function createNavigationHandler(deps: InjectDependencies): NavigationHan
    */
   function readMarker(
     req: IncomingMessage,
+    cookies: Record<string, unknown>,
     log: () => Logger,
     now: number,
     subject: string,
   ): Marker | undefined {
-    const { cookies } = req as { cookies?: Record<string, unknown> };
-    const cookie = cookies?.[config.inject.markerCookieName];
+    const cookie = cookies[config.inject.markerCookieName];
     if (cookie === undefined) return undefined;
 
     const reading = readMarkerCookie(typeof cookie === 'string' ? cookie : '', markerKeys, now);
@@ -273,6 +284,30 @@ function decisionRecord(
 }
 
 const ABSENT: PresentedToken = { kind: 'absent' };
+
+/**
+ * The two things a room page decision reads from the headers, in one pass over `rawHeaders`:
+ * node would otherwise build `req.headers` (for cookie-parser) and `req.headersDistinct` (for
+ * the identity) from every header of every room page. Repeated cookie headers are joined as
+ * node joins them; identity headers keep each value, since a repeated one is never trusted.
+ */
+function readNavigationHeaders(
+  rawHeaders: readonly string[],
+  isIdentityHeader: (name: string) => boolean,
+): { cookie?: string; identityHeaders: Record<string, string[]> } {
+  let cookie: string | undefined;
+  const identityHeaders: Record<string, string[]> = Object.create(null);
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = (rawHeaders[index] as string).toLowerCase();
+    const value = rawHeaders[index + 1] as string;
+    if (name === 'cookie') {
+      cookie = cookie === undefined ? value : `${cookie}; ${value}`;
+    } else if (isIdentityHeader(name)) {
+      (identityHeaders[name] ??= []).push(value);
+    }
+  }
+  return { cookie, identityHeaders };
+}
 
 function epochSeconds(isoTime: string | undefined): number | undefined {
   return isoTime === undefined ? undefined : Math.floor(Date.parse(isoTime) / 1000);

@@ -78,12 +78,17 @@ function destroySocket(this: Socket): void {
   this.destroy();
 }
 
-/** Each side's end or failure ends the other. */
+/**
+ * Each side's end or failure ends the other. 'close' comes once, so `on` does: `once` would add
+ * a wrapper to each of thousands of idle sockets.
+ */
 function join(socket: Socket, upstreamSocket: Socket): void {
+  // An open websocket is never cut for being quiet; this also frees the server's idle timer.
+  socket.setTimeout(0);
   socket.setNoDelay(true);
   upstreamSocket.setNoDelay(true);
   upstreamSocket.on('error', () => socket.destroy());
-  socket.once('close', () => upstreamSocket.destroy());
-  upstreamSocket.once('close', () => socket.destroy());
+  socket.on('close', () => upstreamSocket.destroy());
+  upstreamSocket.on('close', () => socket.destroy());
   upstreamSocket.pipe(socket).pipe(upstreamSocket);
 }

@@ -47,20 +47,23 @@ function withEffects(identity: Identity, effects: Effects): RuledIdentity {
   };
 
   const email = fill(effects.email) ?? identity.email;
-  const extras: ClaimExtras = {
-    ...(effects.moderator !== undefined && { moderator: effects.moderator }),
-    ...(effects.affiliation !== undefined && { affiliation: effects.affiliation }),
-    ...(effects.group !== undefined && { group: effects.group }),
-    ...(effects.features !== undefined && { features: completeFeatures(effects.features) }),
-  };
+  const extras: { -readonly [Claim in keyof ClaimExtras]: ClaimExtras[Claim] } = {};
+  if (effects.moderator !== undefined) extras.moderator = effects.moderator;
+  if (effects.affiliation !== undefined) extras.affiliation = effects.affiliation;
+  if (effects.group !== undefined) extras.group = effects.group;
+  if (effects.features !== undefined) extras.features = completeFeatures(effects.features);
   const avatar = fill(effects.avatar, encodeURIComponent);
-  return {
-    ...identity,
+  if (avatar !== undefined) extras.avatar = avatar;
+
+  // Object.assign, not spreads: V8 makes a new hidden class for every property a literal adds
+  // after a spread, and this runs on every room page a holder opens.
+  const ruled: RuledIdentity = Object.assign({}, identity, {
     id: fill(effects.id) ?? identity.id,
     name: displayName(fill(effects.name)) ?? identity.name,
-    ...(email !== undefined && { email }),
-    extras: avatar === undefined ? extras : { ...extras, avatar },
-  };
+    extras,
+  });
+  if (email !== undefined) ruled.email = email;
+  return ruled;
 }
 
 /** Placeholder names are case-insensitive; certificate facts first, then subject attributes. */

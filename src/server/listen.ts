@@ -87,7 +87,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       return;
     }
     upgraded.add(socket);
-    socket.once('close', () => upgraded.delete(socket));
+    socket.on('close', () => upgraded.delete(socket));
     const gateway = handler.current();
     gateway.observer.beginUpgrade(req, socket);
     gateway.proxy.upgrade(req, socket as Socket, head);

@@ -60,7 +60,9 @@ export function createRequestObserver(options: ObserverOptions): RequestObserver
     }
 
     if (record !== undefined) {
-      logDecision(logger, { ...fields, ...record });
+      // Not `{ ...fields, ...record }`: V8 builds a fresh hidden class for each property added
+      // after a spread, which made this merge cost more than the rest of a redirect's logging.
+      logDecision(logger, Object.assign(fields, record));
       return;
     }
     const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : options.accessLogLevel;
@@ -82,15 +84,13 @@ export function createRequestObserver(options: ObserverOptions): RequestObserver
     beginUpgrade(req, socket) {
       const reqId = nextId();
       const startedAt = performance.now();
-      socket.once('close', () => {
-        const fields = {
-          reqId,
-          method: req.method,
-          url: redactUrl(req.url ?? ''),
-          durationMs: Math.round((performance.now() - startedAt) * 10) / 10,
-          peer: req.socket.remoteAddress,
-          websocket: true,
-        };
+      // Only these strings are kept: the request itself would stay in memory with the websocket.
+      const { method } = req;
+      const url = redactUrl(req.url ?? '');
+      const peer = req.socket.remoteAddress;
+      socket.on('close', () => {
+        const durationMs = Math.round((performance.now() - startedAt) * 10) / 10;
+        const fields = { reqId, method, url, durationMs, peer, websocket: true };
         logger[options.accessLogLevel](fields, 'websocket closed');
       });
     },
@@ -106,7 +106,7 @@ export function createRequestObserver(options: ObserverOptions): RequestObserver
       if (observation === undefined) {
         // A request that bypassed begin() still gets its decision counted and logged, now.
         metrics.roomPageDecided(record.decision, record.reason);
-        logDecision(logger, { ...record, status: res.statusCode });
+        logDecision(logger, Object.assign({ status: res.statusCode }, record));
         return;
       }
 

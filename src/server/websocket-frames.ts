@@ -14,34 +14,44 @@ export interface FrameBoundary {
 }
 
 export function createFrameBoundary(): FrameBoundary {
-  // Header bytes of the frame being read (2 to 14 of them), then its payload bytes still to come.
-  const header: number[] = [];
-  let remaining = 0;
-  const atBoundary = (): boolean => header.length === 0 && remaining === 0;
+  return new FrameReader();
+}
 
-  return {
-    atBoundary,
-    consume(chunk, stopAtBoundary = false) {
-      let offset = 0;
-      while (offset < chunk.length) {
-        if (stopAtBoundary && atBoundary()) return offset;
+/**
+ * A class, not closures: every open websocket holds two of these for its whole life, and methods
+ * on a prototype cost nothing per instance.
+ */
+class FrameReader implements FrameBoundary {
+  /** Header bytes of the frame being read (2 to 14 of them). */
+  private readonly header: number[] = [];
+  /** Payload bytes of the current frame still to come. */
+  private remaining = 0;
 
-        if (remaining > 0) {
-          const taken = Math.min(remaining, chunk.length - offset);
-          remaining -= taken;
-          offset += taken;
-          continue;
-        }
-        header.push(chunk[offset] as number);
-        offset += 1;
-        if (header.length >= 2 && header.length === headerLength(header)) {
-          remaining = payloadLength(header);
-          header.length = 0;
-        }
+  atBoundary(): boolean {
+    return this.header.length === 0 && this.remaining === 0;
+  }
+
+  consume(chunk: Buffer, stopAtBoundary = false): number {
+    const { header } = this;
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (stopAtBoundary && this.atBoundary()) return offset;
+
+      if (this.remaining > 0) {
+        const taken = Math.min(this.remaining, chunk.length - offset);
+        this.remaining -= taken;
+        offset += taken;
+        continue;
       }
-      return offset;
-    },
-  };
+      header.push(chunk[offset] as number);
+      offset += 1;
+      if (header.length >= 2 && header.length === headerLength(header)) {
+        this.remaining = payloadLength(header);
+        header.length = 0;
+      }
+    }
+    return offset;
+  }
 }
 
 /** Base header, extended payload length (0, 2 or 8 bytes), masking key (0 or 4 bytes). */

@@ -34,7 +34,8 @@ interface Direction {
 interface Pair {
   toClient: Direction;
   toUpstream: Direction;
-  closed: Promise<void>;
+  /** Set by closeAll, which alone waits: a promise per websocket would be held all its life. */
+  onClosed?: () => void;
 }
 
 export function createWebSocketRegistry(metrics: GatewayMetrics): WebSocketRegistry {
@@ -46,21 +47,25 @@ export function createWebSocketRegistry(metrics: GatewayMetrics): WebSocketRegis
       const pair: Pair = {
         toClient: follow(upstream, client, false),
         toUpstream: follow(client, upstream, true),
-        closed: new Promise((resolve) => client.once('close', () => resolve())),
       };
       pairs.add(pair);
       metrics.websocketOpened();
-      void pair.closed.then(() => {
+      // 'close' comes once: `once` would add a wrapper to each of thousands of idle sockets.
+      client.on('close', () => {
         pairs.delete(pair);
         metrics.websocketClosed();
+        pair.onClosed?.();
       });
       if (closingWith !== undefined) closePair(pair, closingWith);
     },
     count: () => pairs.size,
     async closeAll(code) {
       closingWith = code;
+      const closed = [...pairs].map(
+        (pair) => new Promise<void>((resolve) => (pair.onClosed = resolve)),
+      );
       for (const pair of pairs) closePair(pair, code);
-      await Promise.all([...pairs].map((pair) => pair.closed));
+      await Promise.all(closed);
     },
     destroyAll() {
       for (const pair of pairs) {
