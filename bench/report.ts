@@ -21,6 +21,8 @@ export interface Row {
   /** how busy the load generator's core was, in percent */
   loadCorePercent: number;
   failures: number;
+  /** the rate of each round, in the order measured; the row is the median round */
+  roundRates?: number[];
 }
 
 export interface IdleRow {
@@ -46,6 +48,15 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
+/** How far the slowest and fastest rounds lay from each other, as a share of the median. */
+function spread(rates: readonly number[] | undefined): string {
+  if (!rates || rates.length < 2) return '-';
+  const sorted = [...rates].sort((a, b) => a - b);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)] as number;
+  const range = (sorted[sorted.length - 1] as number) - (sorted[0] as number);
+  return `${rates.length}, ±${Math.round((50 * range) / median)}%`;
+}
+
 export function formatRows(rows: readonly Row[]): string {
   return table(
     [
@@ -61,6 +72,7 @@ export function formatRows(rows: readonly Row[]): string {
       'target core',
       'load core',
       'failed',
+      'rounds',
     ],
     rows.map((row) => [
       row.workload,
@@ -75,6 +87,7 @@ export function formatRows(rows: readonly Row[]): string {
       `${Math.round(row.targetCorePercent)}%`,
       `${Math.round(row.loadCorePercent)}%`,
       String(row.failures),
+      spread(row.roundRates),
     ]),
   );
 }

@@ -102,6 +102,21 @@ export function stripIdentityHeaders(
  * but a server that maps headers to CGI-style variables reads `X_SSL_Client_Verify` as
  * `HTTP_X_SSL_CLIENT_VERIFY`, the same as `X-SSL-Client-Verify`.
  */
+/**
+ * The first characters an identity header name can start with, as `charCode | 0x20`, which is
+ * the lower-case letter for both cases of a letter: a header whose first character is not among
+ * them is no identity header, and every request's every header is asked. `_` stands for `-`.
+ */
+export function identityHeaderInitials(names: readonly string[]): ReadonlySet<number> {
+  const initials = new Set<number>();
+  for (const name of [...names, IDENTITY_HEADER_PREFIX]) {
+    const first = name.toLowerCase().charCodeAt(0);
+    initials.add(first | 0x20);
+    if (first === 0x2d) initials.add(0x5f | 0x20);
+  }
+  return initials;
+}
+
 export function isIdentityHeader(name: string, wanted: ReadonlySet<string>): boolean {
   const lower = name.toLowerCase();
   const normalized = lower.includes('_') ? lower.replaceAll('_', '-') : lower;

@@ -5,6 +5,7 @@ import { readCertificate } from './certificate.js';
 import { decodeDistinguishedName, decodeDn, type DnAttribute } from './dn.js';
 import {
   hasIdentityHeaders,
+  identityHeaderInitials,
   identityHeaderNames,
   isIdentityHeader,
   listHeaderNames,
@@ -80,6 +81,7 @@ export function createIdentityReader(settings: Config['identity']): IdentityRead
   const names = identityHeaderNames(settings);
   const headerNames: readonly string[] = Object.freeze(listHeaderNames(names));
   const wanted: ReadonlySet<string> = new Set(headerNames);
+  const initials = identityHeaderInitials(headerNames);
   const holders = new Map<string, IdentityReading>();
 
   const readTrusted = (raw: RawIdentityHeaders): IdentityReading => {
@@ -100,7 +102,8 @@ export function createIdentityReader(settings: Config['identity']): IdentityRead
   return {
     isTrustedPeer,
     headerNames,
-    isIdentityHeader: (name) => isIdentityHeader(name, wanted),
+    isIdentityHeader: (name) =>
+      initials.has(name.charCodeAt(0) | 0x20) && isIdentityHeader(name, wanted),
     read(peer, headers) {
       if (!isTrustedPeer(peer)) {
         // Their content is not even looked at: only their presence is worth reporting.

@@ -213,13 +213,17 @@ export function readRoomNavigation(req: {
   return { target, rawPath, rawQuery: question === -1 ? '' : url.slice(question + 1) };
 }
 
+/** Their names are 14 and 6 characters long, which navigationHeaders relies on. */
 const NAVIGATION_HEADERS = new Set(['sec-fetch-mode', 'sec-fetch-dest', 'accept']);
 
 /** Those headers as `req.headers` would hold them: repeated ones joined with ', '. */
 function navigationHeaders(rawHeaders: readonly string[]): Record<string, string> {
   const headers: Record<string, string> = {};
   for (let index = 0; index < rawHeaders.length; index += 2) {
-    const name = (rawHeaders[index] as string).toLowerCase();
+    const raw = rawHeaders[index] as string;
+    // Every request is asked this: most names are of another length, and need no lower-case copy.
+    if (raw.length !== 6 && raw.length !== 14) continue;
+    const name = raw.toLowerCase();
     if (!NAVIGATION_HEADERS.has(name)) continue;
 
     const value = rawHeaders[index + 1] as string;

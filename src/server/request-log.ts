@@ -25,7 +25,8 @@ export interface ObserverOptions {
 }
 
 interface Observation {
-  reqId: string;
+  /** Made into the request id only when a line names it: most requests write none. */
+  sequence: number;
   startedAt: number;
   logger?: Logger;
   record?: DecisionRecord;
@@ -45,8 +46,17 @@ export function createRequestObserver(options: ObserverOptions): RequestObserver
     const seconds = (performance.now() - observation.startedAt) / 1000;
     const aborted = !res.writableFinished;
     const status = aborted && !res.headersSent ? CLIENT_CLOSED : res.statusCode;
+    const { record } = observation;
+    if (record === undefined || record.decision === 'pass') {
+      metrics.proxied(isLongPoll(req.url ?? '') ? 'bosh' : 'other', status, seconds);
+    }
+
+    const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : options.accessLogLevel;
+    // Access lines are debug by default: a static file should not pay for a line nobody reads.
+    if (record === undefined && !logger.isLevelEnabled(level)) return;
+
     const fields = {
-      reqId: observation.reqId,
+      reqId: requestId(observation.sequence),
       method: req.method,
       url: redactUrl((req as { originalUrl?: string }).originalUrl ?? req.url ?? ''),
       status,
@@ -54,35 +64,28 @@ export function createRequestObserver(options: ObserverOptions): RequestObserver
       peer: req.socket.remoteAddress,
       aborted: aborted || undefined,
     };
-    const { record } = observation;
-    if (record === undefined || record.decision === 'pass') {
-      metrics.proxied(isLongPoll(req.url ?? '') ? 'bosh' : 'other', status, seconds);
-    }
-
     if (record !== undefined) {
       // Not `{ ...fields, ...record }`: V8 builds a fresh hidden class for each property added
       // after a spread, which made this merge cost more than the rest of a redirect's logging.
       logDecision(logger, Object.assign(fields, record));
       return;
     }
-    const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : options.accessLogLevel;
     logger[level](fields, aborted ? 'request aborted' : 'request completed');
   }
 
-  const nextId = (): string => {
-    sequence += 1;
-    return `${idPrefix}-${sequence.toString(36)}`;
-  };
+  const requestId = (number: number): string => `${idPrefix}-${number.toString(36)}`;
 
   return {
     begin(req, res) {
-      const reqId = nextId();
-      const observation: Observation = { reqId, startedAt: performance.now() };
+      sequence += 1;
+      const observation: Observation = { sequence, startedAt: performance.now() };
       observations.set(res, observation);
-      res.once('close', () => finish(req, res, observation));
+      // 'close' comes once; `once` would wrap the listener anew for every request.
+      res.on('close', () => finish(req, res, observation));
     },
     beginUpgrade(req, socket) {
-      const reqId = nextId();
+      sequence += 1;
+      const reqId = requestId(sequence);
       const startedAt = performance.now();
       // Only these strings are kept: the request itself would stay in memory with the websocket.
       const { method } = req;
@@ -98,7 +101,7 @@ export function createRequestObserver(options: ObserverOptions): RequestObserver
       const observation = observations.get(res);
       if (observation === undefined) return logger;
 
-      observation.logger ??= logger.child({ reqId: observation.reqId });
+      observation.logger ??= logger.child({ reqId: requestId(observation.sequence) });
       return observation.logger;
     },
     decided(res, record) {

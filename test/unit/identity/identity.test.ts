@@ -524,4 +524,22 @@ describe('holder identity', () => {
     expect(custom.headerNames).toEqual(expect.arrayContaining(['x-client-dn', 'x-client-verify']));
     expect(custom.read(STRANGER, headers)).toEqual({ kind: 'guest', reason: 'untrusted-peer' });
   });
+
+  it('marks for removal every spelling of a configured or X-SSL-Client- name, and nothing else', () => {
+    const custom = createIdentityReader(
+      identitySettings({ subjectDnHeader: 'Ssl-Subject', verifyHeader: 'Client-Verify' }),
+    );
+    const removed = [
+      'Ssl-Subject',
+      'SSL_SUBJECT',
+      'client-verify',
+      'CLIENT_VERIFY',
+      'X-SSL-Client-Anything',
+      'x_ssl_client_s_dn',
+    ];
+    const kept = ['Host', 'Cookie', 'Ssl-Subject-X', 'X-Client-Verify', '_ssl-subject', ''];
+
+    expect(removed.filter((name) => !custom.isIdentityHeader(name))).toEqual([]);
+    expect(kept.filter((name) => custom.isIdentityHeader(name))).toEqual([]);
+  });
 });
