@@ -20,4 +20,4 @@ export {
   type PresentedToken,
   type UnusableReason,
 } from './presented.js';
-export { createSigner, type TokenSigner } from './sign.js';
+export { createSigner, type TokenReading, type TokenSigner } from './sign.js';

@@ -1,4 +1,4 @@
-import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { JitsiClaims } from './claims.js';
 import type { TokenSigner } from './sign.js';
 
@@ -42,18 +42,16 @@ export interface PresentedCheck {
 export async function checkPresentedToken(
   values: readonly string[],
   check: PresentedCheck,
-  signer: Pick<TokenSigner, 'readSigned'>,
+  signer: Pick<TokenSigner, 'readToken'>,
 ): Promise<PresentedToken> {
   if (values.length === 0) return { kind: 'absent' };
   if (values.length > 1) return unusable('several');
 
-  const token = values[0] as string;
-  if (!isJwt(token)) return unusable('malformed');
+  const reading = await signer.readToken(values[0] as string);
+  if (reading.kind === 'malformed') return unusable('malformed');
+  if (reading.kind === 'foreign') return { kind: 'foreign' };
 
-  const claims = await signer.readSigned(token);
-  if (!claims) return { kind: 'foreign' };
-
-  const reason = misfit(claims, check);
+  const reason = misfit(reading.claims, check);
   return reason ? unusable(reason) : { kind: 'usable' };
 }
 
@@ -73,17 +71,6 @@ function misfit(claims: JWTPayload, check: PresentedCheck): UnusableReason | und
 function holderId(claims: JWTPayload): unknown {
   const context = claims.context as { user?: { id?: unknown } } | undefined;
   return context?.user?.id;
-}
-
-/** Three base64url parts whose first two are JSON objects: a JWT, whoever made it. */
-function isJwt(token: string): boolean {
-  try {
-    decodeProtectedHeader(token);
-    decodeJwt(token);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function unusable(reason: UnusableReason): PresentedToken {

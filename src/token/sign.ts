@@ -13,7 +13,20 @@ export interface TokenSigner {
    * old it is; undefined for anything else: another system's token, a forged one, garbage.
    */
   readSigned(token: string): Promise<JWTPayload | undefined>;
+  /** The same, telling garbage apart from a JWT that none of the gateway's keys signed. */
+  readToken(token: string): Promise<TokenReading>;
 }
+
+/**
+ * - `malformed`: not three base64url parts whose first two are JSON objects;
+ * - `foreign`: a JWT, but none of the gateway's keys signed it with the gateway's algorithm;
+ * - `ours`: signed by one of the gateway's keys, with its claims, whatever they say.
+ */
+export type TokenReading =
+  { kind: 'malformed' } | { kind: 'foreign' } | { kind: 'ours'; claims: JWTPayload };
+
+const MALFORMED: TokenReading = { kind: 'malformed' };
+const FOREIGN: TokenReading = { kind: 'foreign' };
 
 /** Signs with the signing key of `keys` and recognises tokens of every key it holds. */
 export function createSigner(keys: KeySet): TokenSigner {
@@ -32,22 +45,31 @@ export function createSigner(keys: KeySet): TokenSigner {
     },
 
     async readSigned(token) {
-      let header;
-      let claims;
-      try {
-        header = decodeProtectedHeader(token);
-        claims = decodeJwt(token);
-      } catch {
-        return undefined;
-      }
-      // Only our own algorithm: a token with another `alg` (or `none`) is never ours.
-      if (header.alg !== algorithm) return undefined;
+      const reading = readToken(token);
+      return reading.kind === 'ours' ? reading.claims : undefined;
+    },
 
-      const key = keys.verifying.find((candidate) => candidate.kid === header.kid)?.key;
-      if (key === undefined || !hasValidSignature(token, { algorithm, key })) return undefined;
-      return claims;
+    async readToken(token) {
+      return readToken(token);
     },
   };
+
+  function readToken(token: string): TokenReading {
+    let header;
+    let claims;
+    try {
+      header = decodeProtectedHeader(token);
+      claims = decodeJwt(token);
+    } catch {
+      return MALFORMED;
+    }
+    // Only our own algorithm: a token with another `alg` (or `none`) is never ours.
+    if (header.alg !== algorithm) return FOREIGN;
+
+    const key = keys.verifying.find((candidate) => candidate.kid === header.kid)?.key;
+    if (key === undefined || !hasValidSignature(token, { algorithm, key })) return FOREIGN;
+    return { kind: 'ours', claims };
+  }
 }
 
 function base64url(text: string): string {

@@ -139,6 +139,17 @@ describe('createSigner with the shared secret', () => {
   ])('does not recognise %s', async (_name, make) => {
     expect(await signer.readSigned(await make())).toBeUndefined();
   });
+
+  it('tells garbage from a JWT that another key signed', async () => {
+    const other = createSigner(loadKeys({ algorithm: 'HS256', secret: 'x'.repeat(32) }));
+    const [header, payload] = (await signer.sign(claims)).split('.');
+
+    expect(await signer.readToken('123')).toEqual({ kind: 'malformed' });
+    expect(await signer.readToken(`${header}.bm90IGpzb24.sig`)).toEqual({ kind: 'malformed' });
+    expect(await signer.readToken(`${header}.${payload}.c2ln`)).toEqual({ kind: 'foreign' });
+    expect(await signer.readToken(await other.sign(claims))).toEqual({ kind: 'foreign' });
+    expect(await signer.readToken(await signer.sign(claims))).toEqual({ kind: 'ours', claims });
+  });
 });
 
 describe('createSigner with a private key', () => {
