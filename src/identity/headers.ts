@@ -97,12 +97,6 @@ export function stripIdentityHeaders(
 }
 
 /**
- * Is `name` one of `wanted` (lower-case names) or an `X-SSL-Client-` header, in any case and
- * with '_' for '-'? nginx drops names with underscores by default (`underscores_in_headers`),
- * but a server that maps headers to CGI-style variables reads `X_SSL_Client_Verify` as
- * `HTTP_X_SSL_CLIENT_VERIFY`, the same as `X-SSL-Client-Verify`.
- */
-/**
  * The first characters an identity header name can start with, as `charCode | 0x20`, which is
  * the lower-case letter for both cases of a letter: a header whose first character is not among
  * them is no identity header, and every request's every header is asked. `_` stands for `-`.
@@ -117,6 +111,12 @@ export function identityHeaderInitials(names: readonly string[]): ReadonlySet<nu
   return initials;
 }
 
+/**
+ * Is `name` one of `wanted` (lower-case names) or an `X-SSL-Client-` header, in any case and
+ * with '_' for '-'? nginx drops names with underscores by default (`underscores_in_headers`),
+ * but a server that maps headers to CGI-style variables reads `X_SSL_Client_Verify` as
+ * `HTTP_X_SSL_CLIENT_VERIFY`, the same as `X-SSL-Client-Verify`.
+ */
 export function isIdentityHeader(name: string, wanted: ReadonlySet<string>): boolean {
   const lower = name.toLowerCase();
   const normalized = lower.includes('_') ? lower.replaceAll('_', '-') : lower;

@@ -102,8 +102,12 @@ export function createIdentityReader(settings: Config['identity']): IdentityRead
   return {
     isTrustedPeer,
     headerNames,
-    isIdentityHeader: (name) =>
-      initials.has(name.charCodeAt(0) | 0x20) && isIdentityHeader(name, wanted),
+    isIdentityHeader(name) {
+      // The quick look knows ASCII only: outside it, lower-casing can turn one letter into another.
+      const first = name.charCodeAt(0);
+      if (first < 0x80 && !initials.has(first | 0x20)) return false;
+      return isIdentityHeader(name, wanted);
+    },
     read(peer, headers) {
       if (!isTrustedPeer(peer)) {
         // Their content is not even looked at: only their presence is worth reporting.

@@ -538,6 +538,9 @@ describe('holder identity', () => {
       'x_ssl_client_s_dn',
     ];
     const kept = ['Host', 'Cookie', 'Ssl-Subject-X', 'X-Client-Verify', '_ssl-subject', ''];
+    // The Kelvin sign lower-cases to an ASCII k: a name spelled with it is still the name.
+    const kelvin = createIdentityReader(identitySettings({ subjectDnHeader: 'K-Client-DN' }));
+    expect(kelvin.isIdentityHeader('\u212a-client-dn')).toBe(true);
 
     expect(removed.filter((name) => !custom.isIdentityHeader(name))).toEqual([]);
     expect(kept.filter((name) => custom.isIdentityHeader(name))).toEqual([]);
