@@ -1,5 +1,5 @@
 // The benchmark: `npm run bench [-- --quick] [-- --soak] [-- --only static-1k,redirect]`.
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -48,7 +48,13 @@ const { values: flags } = parseArgs({
 const settings = flags.quick
   ? { warmupSeconds: 1, seconds: 3, rounds: 1, idleConnections: 2000, soakWarmupSeconds: 10 }
   : { warmupSeconds: 1, seconds: 4, rounds: 3, idleConnections: 10_000, soakWarmupSeconds: 60 };
-if (flags.rounds !== undefined) settings.rounds = Math.max(1, Number(flags.rounds));
+if (flags.rounds !== undefined) {
+  const rounds = Number(flags.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    throw new Error(`--rounds must be a whole number of at least 1, not "${flags.rounds}"`);
+  }
+  settings.rounds = rounds;
+}
 
 /**
  * A proxy holds two sockets per websocket, one to each side: with fewer open files allowed than
@@ -111,10 +117,12 @@ function toRow(
 
 async function measureHttp(workload: HttpWorkload, target: Target): Promise<Row> {
   const load = { ...workload.load(target), origin: target.origin };
-  await runHttpLoad({ ...load, seconds: settings.warmupSeconds });
+  const warmup = await runHttpLoad({ ...load, seconds: settings.warmupSeconds });
   const probe = startProbe(target);
   const result = await runHttpLoad({ ...load, seconds: settings.seconds });
-  return toRow(workload.name, target, 'req/s', result, probe());
+  const row = toRow(workload.name, target, 'req/s', result, probe());
+  // A failure while warming up is a failure all the same.
+  return { ...row, failures: row.failures + warmup.failures };
 }
 
 async function measureEcho(target: Target): Promise<Row> {
@@ -214,8 +222,9 @@ function withRatios(rows: Row[]): Row[] {
 }
 
 function environment() {
+  // nginx prints its version on stderr.
   const nginx = NGINX_BINARY
-    ? execFileSync(NGINX_BINARY, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawnSync(NGINX_BINARY, ['-v'], { encoding: 'utf8' }).stderr
     : undefined;
   return {
     date: new Date().toISOString(),

@@ -105,7 +105,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     rssAfterWarmupMb,
     rssMaxMb,
     rssEndMb: samples[samples.length - 1]?.[1] ?? Number.NaN,
-    growth: Math.min(...lastMinute(afterWarmup)) / Math.min(...firstMinute(afterWarmup)) - 1,
+    growth: lowest(lastMinute(afterWarmup)) / lowest(firstMinute(afterWarmup)) - 1,
     medianGrowth: median(lastMinute(afterWarmup)) / median(firstMinute(afterWarmup)) - 1,
     failures: loads.reduce((sum, load) => sum + load.failures, 0),
   };
@@ -119,6 +119,11 @@ function firstMinute(samples: readonly [number, number][]): number[] {
 function lastMinute(samples: readonly [number, number][]): number[] {
   const end = samples[samples.length - 1]?.[0] ?? 0;
   return samples.filter(([at]) => at > end - 60).map(([, rss]) => rss);
+}
+
+/** NaN for no values, where Math.min would give Infinity. */
+function lowest(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : Math.min(...values);
 }
 
 function median(values: readonly number[]): number {

@@ -164,7 +164,14 @@ async function startNode(
   const port = await freePort();
   const child = startProcess(
     process.execPath,
-    [join(paths.build, script), String(port), ...args.map(String)],
+    // The gateway turns V8's allocation-site pretenuring off (src/server/listen.ts); the Node
+    // processes it is compared with get the same, or websockets would slow them down alone.
+    [
+      '--no-allocation-site-pretenuring',
+      join(paths.build, script),
+      String(port),
+      ...args.map(String),
+    ],
     { cpu: TARGET_CPU, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   children.push(child);

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
 import { loadConfig, type Config, type LoadResult } from './config/index.js';
 import { isGatewayError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
@@ -174,19 +173,6 @@ async function explain(config: Readonly<Config>, given: string | undefined, url:
   return explanation.acceptable ? 0 : 1;
 }
 
-/**
- * Turns off V8's allocation-site pretenuring. The objects of a websocket's handshake live as long
- * as the websocket, and share the places in the code where they are made with those of ordinary
- * requests, which live a millisecond. After a few thousand websockets V8 decides that everything
- * made there is long-lived and makes it in the old generation: from then on, measured here, each
- * young-generation collection took five times as long and a static file cost half as much again,
- * until the process ended. A proxy's objects are nearly all short-lived, which is the case V8's
- * default young-generation handling is built for.
- */
-function keepRequestsYoung(): void {
-  setFlagsFromString('--no-allocation-site-pretenuring');
-}
-
 async function run(
   config: Readonly<Config>,
   logger: Logger,
@@ -195,7 +181,6 @@ async function run(
   // Node's default action for SIGHUP ends the process; a reload asked for too early is ignored.
   const tooEarly = (): void => logger.warn('SIGHUP before the gateway started: ignored');
   process.on('SIGHUP', tooEarly);
-  keepRequestsYoung();
   let gateway: RunningGateway;
   try {
     gateway = await startGateway({ config, logger });
