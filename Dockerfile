@@ -28,5 +28,5 @@ EXPOSE 8080 9464
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.GATEWAY_PORT || 8080) + '/_gateway/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node runs as PID 1 and handles SIGTERM (graceful stop) and SIGHUP (reload) itself.
-ENTRYPOINT ["node", "dist/cli.js"]
+ENTRYPOINT ["node", "--no-allocation-site-pretenuring", "dist/cli.js"]
 CMD ["run"]
